@@ -1,0 +1,26 @@
+# greenbench: has a model learned the Green's function, or only its training function space?
+# Thin entry point: config, validation, one rule file per stage, rule all.
+from greenbench.config import validate_config
+
+
+configfile: "config/config.yaml"
+
+
+# A bad config fails here, before any job runs, naming the key and the allowed values.
+config = validate_config(config)
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+
+
+wildcard_constraints:
+    pde=PDE,
+    space="|".join(SPACES),
+    res=r"\d+",
+
+
+rule all:
+    default_target: True
+    input:
+        all_datasets(),

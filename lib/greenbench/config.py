@@ -1,0 +1,106 @@
+"""Config validation: the JSON schema in workflow/schemas plus checks a schema cannot express.
+
+A bad config fails here, before any job runs, with an error that names the key and the allowed
+values. Defaults from the schema are filled in.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """The study config is invalid; the message names the key and what is allowed."""
+
+
+def load_schema(path: str | Path = SCHEMA_PATH) -> dict:
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def _key(path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "<top level>"
+
+
+def _describe(err: jsonschema.ValidationError) -> str:
+    s = err.schema if isinstance(err.schema, dict) else {}
+    key = _key(err.absolute_path)
+    if err.validator == "additionalProperties":
+        allowed = sorted(s.get("properties", {}))
+        extra = sorted(set(err.instance) - set(allowed)) if isinstance(err.instance, dict) else []
+        return f"config key {key}: unknown key(s) {extra}; allowed keys: {allowed}"
+    allowed = []
+    if "enum" in s:
+        allowed.append(f"one of {s['enum']}")
+    if "minimum" in s or "exclusiveMinimum" in s or "maximum" in s or "exclusiveMaximum" in s:
+        lo = (f">= {s['minimum']}" if "minimum" in s else
+              f"> {s['exclusiveMinimum']}" if "exclusiveMinimum" in s else "")
+        hi = (f"<= {s['maximum']}" if "maximum" in s else
+              f"< {s['exclusiveMaximum']}" if "exclusiveMaximum" in s else "")
+        allowed.append(" and ".join(x for x in (lo, hi) if x))
+    if "type" in s and not allowed:
+        allowed.append(f"type {s['type']}")
+    if "pattern" in s:
+        allowed.append(f"matching {s['pattern']}")
+    hint = f"; allowed: {', '.join(allowed)}" if allowed else ""
+    desc = f" ({s['description'].strip()})" if s.get("description") else ""
+    return f"config key {key}: {err.message}{hint}{desc}"
+
+
+def _fill_defaults(instance: dict, schema: dict) -> None:
+    props = schema.get("properties", {})
+    for name, sub in props.items():
+        if name not in instance and "default" in sub:
+            instance[name] = copy.deepcopy(sub["default"])
+        if isinstance(instance.get(name), dict) and sub.get("type") == "object":
+            _fill_defaults(instance[name], sub)
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict) and extra.get("type") == "object":
+        for name, value in instance.items():
+            if name not in props and isinstance(value, dict):
+                _fill_defaults(value, extra)
+
+
+def validate_config(config: dict, schema: dict | None = None) -> dict:
+    """Return a validated copy of ``config`` with defaults filled; raise :class:`ConfigError`."""
+    schema = load_schema() if schema is None else schema
+    cfg = copy.deepcopy(dict(config))
+    _fill_defaults(cfg, schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(cfg), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(_describe(e) for e in errors))
+    _semantic_checks(cfg)
+    return cfg
+
+
+def _semantic_checks(cfg: dict) -> None:
+    from greenbench.spaces import space_names
+
+    if not space_names(cfg["spaces"]):
+        raise ConfigError("config key spaces: selects no function space; allowed: "
+                          "poly/cos/sin lists of p in 1..8 and fem: true")
+    models = cfg.get("models", {}) or {}
+    try:
+        from greenbench.models import validate_model_entries
+    except ImportError:  # the model zoo is optional for data-only use
+        return
+    try:
+        validate_model_entries(models)
+    except ValueError as exc:
+        raise ConfigError(f"config key models: {exc}") from exc
+
+
+def load_config(path: str | Path) -> dict:
+    """Read and validate a config file."""
+    with open(path) as fh:
+        return validate_config(yaml.safe_load(fh) or {})

@@ -1,0 +1,55 @@
+"""Provenance attributes stamped on every file greenbench writes."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+
+import greenbench
+
+
+def config_hash(config: object) -> str:
+    """SHA-256 (first 16 hex digits) of a JSON-canonical config (or any JSON-able object)."""
+    text = json.dumps(config, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@lru_cache(maxsize=1)
+def git_commit() -> str:
+    """The commit of the greenbench checkout (``+dirty`` if modified), or ``unknown``."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                                text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True, timeout=10).stdout
+        return commit + ("+dirty" if dirty.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def created_time() -> str:
+    """UTC ISO 8601 time, or ``SOURCE_DATE_EPOCH`` when set (reproducible-builds convention,
+    so that regenerated files can be compared byte for byte)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    when = (_dt.datetime.fromtimestamp(int(epoch), _dt.UTC) if epoch
+            else _dt.datetime.now(_dt.UTC))
+    return when.isoformat(timespec="seconds")
+
+
+def provenance(config_hash_value: str = "") -> dict[str, str]:
+    """``greenbench_version``, ``git_commit``, ``config_hash``, ``created`` (UTC ISO 8601)."""
+    return {
+        "greenbench_version": greenbench.__version__,
+        "git_commit": git_commit(),
+        "config_hash": config_hash_value,
+        "created": created_time(),
+    }
+
+
+PROVENANCE_KEYS: tuple[str, ...] = ("greenbench_version", "git_commit", "config_hash", "created")

@@ -41,7 +41,7 @@ lint: venv
 	$(BIN)/snakemake --lint
 
 bench: venv
-	$(BIN)/python bench/bench_datagen.py
+	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean-results:
 	rm -rf results logs .snakemake/metadata

@@ -47,13 +47,25 @@ def _describe(err: jsonschema.ValidationError) -> str:
         hi = (f"<= {s['maximum']}" if "maximum" in s else
               f"< {s['exclusiveMaximum']}" if "exclusiveMaximum" in s else "")
         allowed.append(" and ".join(x for x in (lo, hi) if x))
-    if "type" in s and not allowed:
-        allowed.append(f"type {s['type']}")
+    if "type" in s and (err.validator == "type" or not allowed):
+        allowed.insert(0, f"type {s['type']}")
     if "pattern" in s:
         allowed.append(f"matching {s['pattern']}")
     hint = f"; allowed: {', '.join(allowed)}" if allowed else ""
     desc = f" ({s['description'].strip()})" if s.get("description") else ""
-    return f"config key {key}: {err.message}{hint}{desc}"
+    return f"config key {key}: {_space_hint(err)}{err.message}{hint}{desc}"
+
+
+def _space_hint(err: jsonschema.ValidationError) -> str:
+    """For an out-of-range order in ``spaces.<family>``, name the space that does not exist."""
+    from greenbench.spaces import FAMILIES, P_MAX, P_MIN
+
+    path = list(err.absolute_path)
+    if (len(path) == 3 and path[0] == "spaces" and path[1] in FAMILIES
+            and isinstance(err.instance, int) and not isinstance(err.instance, bool)
+            and err.validator in ("minimum", "maximum")):
+        return f"{path[1]}{err.instance} is not a function space (allowed p {P_MIN}..{P_MAX}): "
+    return ""
 
 
 def _fill_defaults(instance: dict, schema: dict) -> None:

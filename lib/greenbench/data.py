@@ -1,4 +1,7 @@
-"""Dataset generation: sample forcings of one function space, solve, split. Arrays in, arrays out."""
+"""Dataset generation: sample forcings of one function space, solve, split.
+
+Arrays in, arrays out; the only file I/O is in :mod:`greenbench.io`.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from greenbench import pde
 from greenbench.io import FORMAT_VERSION, Dataset
 from greenbench.provenance import provenance
 from greenbench.seeding import derive_seed, rng_for
-from greenbench.spaces import parse_space, sample
+from greenbench.spaces import DISTRIBUTIONS, parse_space, sample
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,18 @@ class DataSpec:
             raise ValueError(f"n_samples must be >= 2, got {self.n_samples}")
         if not 0 < self.test_fraction < 1:
             raise ValueError(f"test_fraction must be in (0, 1), got {self.test_fraction}")
+        if not self.k > 0:
+            raise ValueError(f"material coefficient k must be > 0, got {self.k}")
+        if self.distribution not in DISTRIBUTIONS:
+            raise ValueError(f"unknown coefficient distribution {self.distribution!r}; "
+                             f"allowed: {DISTRIBUTIONS}")
+        if not self.scale > 0:
+            raise ValueError(f"coefficient scale must be > 0, got {self.scale}")
+        if not self.noise >= 0:
+            raise ValueError(f"noise must be >= 0, got {self.noise}")
+        if self.fem_mass not in pde.MASS_KINDS:
+            raise ValueError(f"unknown FEM mass matrix {self.fem_mass!r}; "
+                             f"allowed: {pde.MASS_KINDS}")
 
     @property
     def seed(self) -> int:

@@ -81,7 +81,8 @@ def write_dataset(path: str | os.PathLike, ds: Dataset) -> None:
             h["x"].attrs["description"] = "grid nodes x_i = i/N, i = 0..N"
             h["f"].attrs["description"] = "forcing at all N+1 nodes, one sample per row"
             h["u"].attrs["description"] = "solution of -k u'' = f, u(0)=u(1)=0, at all nodes"
-            h["coefficients"].attrs["description"] = "coefficients c with f = B c (docs/data_format.md)"
+            h["coefficients"].attrs["description"] = (
+                "coefficients c with f = B c (docs/data_format.md)")
             for key, value in ds.attrs.items():
                 h.attrs[key] = value
 
@@ -99,70 +100,161 @@ def read_dataset(path: str | os.PathLike, *, check: bool = True) -> Dataset:
     if check:
         check_dataset(path)
     with h5py.File(path, "r") as h:
-        arrays = {name: h[name][()] for name in
-                  ("x", "f", "u", "coefficients", "train_index", "test_index")}
+        arrays = {name: h[name][()] for name in ARRAYS}
         attrs = {key: _attr(v) for key, v in h.attrs.items()}
     return Dataset(attrs=attrs, **arrays)
+
+
+_INT, _REAL, _STR = "integer", "real number", "string"
+ATTR_KINDS: dict[str, str] = {
+    "format_version": _INT, "pde": _STR, "k": _REAL, "space": _STR, "family": _STR, "p": _INT,
+    "N": _INT, "n_samples": _INT, "n_train": _INT, "n_test": _INT, "seed": _INT,
+    "master_seed": _INT, "distribution": _STR, "scale": _REAL, "noise": _REAL,
+    "test_fraction": _REAL, "fem_mass": _STR, "greenbench_version": _STR, "git_commit": _STR,
+    "config_hash": _STR, "created": _STR,
+}
+ARRAYS: tuple[str, ...] = ("x", "f", "u", "coefficients", "train_index", "test_index")
+
+
+def _kind_ok(value: object, kind: str) -> bool:
+    if isinstance(value, bool):
+        return False
+    if kind == _INT:
+        return isinstance(value, int)
+    if kind == _REAL:
+        return isinstance(value, int | float)
+    return isinstance(value, str)
+
+
+def _check_attrs(path: Path, a: Mapping[str, object]) -> None:
+    """Types and values of the generation attributes, and their mutual consistency."""
+    from greenbench.pde import MASS_KINDS, PDES
+    from greenbench.seeding import derive_seed
+    from greenbench.spaces import DISTRIBUTIONS, parse_space
+
+    for key, kind in ATTR_KINDS.items():
+        if not _kind_ok(a[key], kind):
+            raise DatasetError(path, f"attribute {key} is {a[key]!r} "
+                                     f"({type(a[key]).__name__}), expected a {kind}")
+    if a["format_version"] != FORMAT_VERSION:
+        raise DatasetError(path, f"attribute format_version is {a['format_version']}, "
+                                 f"this greenbench reads {FORMAT_VERSION}")
+    allowed = {"pde": PDES, "distribution": DISTRIBUTIONS, "fem_mass": MASS_KINDS}
+    for key, values in allowed.items():
+        if a[key] not in values:
+            raise DatasetError(path, f"attribute {key} is {a[key]!r}; allowed: {values}")
+    try:
+        space = parse_space(a["space"])
+    except ValueError as exc:
+        raise DatasetError(path, f"attribute space: {exc}") from exc
+    if a["family"] != space.family:
+        raise DatasetError(path, f"attribute family is {a['family']!r} but space "
+                                 f"{space.name!r} is of family {space.family!r}")
+    if a["p"] != (-1 if space.p is None else space.p):
+        raise DatasetError(path, f"attribute p is {a['p']!r} but space is {space.name!r}")
+    positive = {"N": 2, "n_samples": 2, "n_train": 1, "n_test": 1}
+    for key, low in positive.items():
+        if a[key] < low:
+            raise DatasetError(path, f"attribute {key} is {a[key]}, must be >= {low}")
+    if a["n_train"] + a["n_test"] != a["n_samples"]:
+        raise DatasetError(path, f"attributes n_train + n_test = {a['n_train']} + {a['n_test']}"
+                                 f" != n_samples = {a['n_samples']}")
+    for key in ("k", "scale"):
+        if not a[key] > 0:
+            raise DatasetError(path, f"attribute {key} is {a[key]}, must be > 0")
+    if not a["noise"] >= 0:
+        raise DatasetError(path, f"attribute noise is {a['noise']}, must be >= 0")
+    if not 0 < a["test_fraction"] < 1:
+        raise DatasetError(path, f"attribute test_fraction is {a['test_fraction']}, "
+                                 f"must be in (0, 1)")
+    seed = derive_seed(a["master_seed"], a["pde"], space.name, a["N"])
+    if a["seed"] != seed:
+        raise DatasetError(path, f"attribute seed is {a['seed']}, but derive_seed(master_seed, "
+                                 f"pde, space, N) = {seed}")
 
 
 def check_dataset(path: str | os.PathLike, expect: Mapping[str, object] | None = None) -> None:
     """Validate a dataset file; raise :class:`DatasetError` naming the file and broken field.
 
-    Checks: opens as HDF5; every required attribute present; every array present with the
-    shape and dtype the attributes imply; values finite; boundary values ``u(0) = u(1) = 0``;
-    the split a partition of the samples. ``expect`` maps attribute names to required values
-    (e.g. ``{"N": 32, "space": "sin3"}``): a mismatch is an error naming the attribute."""
+    Checks, in order (docs/data_format.md, "Validation"):
+
+    1. the file opens as HDF5 (a truncated or partial file does not);
+    2. every attribute of :data:`REQUIRED_ATTRS` is present with the right type (integer, real
+       number, string) and an allowed value; ``family``, ``p``, ``seed`` agree with ``space``,
+       ``N`` and ``master_seed``; ``n_train + n_test = n_samples``;
+    3. every array is present with the shape and dtype the attributes imply (float64 data,
+       int64 indices) and finite values;
+    4. ``x`` is the grid ``i / N``; ``f = B c`` (relative 1e-10) for the space's basis ``B``;
+       without noise, ``u(0) = u(1) = 0`` (relative 1e-12);
+    5. ``train_index`` and ``test_index`` partition ``0 .. n_samples - 1``.
+
+    ``expect`` maps attribute names to required values (e.g. ``{"N": 32, "space": "sin3"}``):
+    a mismatch is an error naming the attribute."""
+    from greenbench.spaces import basis_matrix, parse_space
+
     path = Path(path)
     if not path.exists():
         raise DatasetError(path, "file does not exist")
     try:
         h = h5py.File(path, "r")
     except OSError as exc:
-        raise DatasetError(path, f"not a readable HDF5 file (truncated or corrupt?): {exc}") from exc
+        raise DatasetError(path, f"not a readable HDF5 file (truncated or corrupt?): {exc}"
+                           ) from exc
     with h:
-        missing = [a for a in REQUIRED_ATTRS if a not in h.attrs]
-        if missing:
-            raise DatasetError(path, f"missing attribute(s) {', '.join(missing)}")
-        a = {key: _attr(h.attrs[key]) for key in REQUIRED_ATTRS}
-        if a["format_version"] != FORMAT_VERSION:
-            raise DatasetError(path, f"attribute format_version is {a['format_version']}, "
-                                     f"this greenbench reads {FORMAT_VERSION}")
+        try:
+            present = set(h.attrs.keys())
+            missing = [key for key in REQUIRED_ATTRS if key not in present]
+            if missing:
+                raise DatasetError(path, f"missing attribute(s) {', '.join(missing)}")
+            a = {key: _attr(h.attrs[key]) for key in REQUIRED_ATTRS}
+        except DatasetError:
+            raise
+        except Exception as exc:  # h5py raises OSError/KeyError/RuntimeError on damaged headers
+            raise DatasetError(path, f"attributes unreadable (corrupt?): {exc}") from exc
+        _check_attrs(path, a)
         for key, want in (expect or {}).items():
             if a.get(key) != want:
                 raise DatasetError(path, f"attribute {key} is {a.get(key)!r}, expected {want!r}")
-        N, n = int(a["N"]), int(a["n_samples"])
-        from greenbench.spaces import parse_space
-
-        try:
-            n_coef = parse_space(a["space"]).n_coefficients(N + 1)
-        except ValueError as exc:
-            raise DatasetError(path, f"attribute space: {exc}") from exc
-        shapes = {"x": (N + 1,), "f": (n, N + 1), "u": (n, N + 1), "coefficients": (n, n_coef),
-                  "train_index": (int(a["n_train"]),), "test_index": (int(a["n_test"]),)}
+        N, n = a["N"], a["n_samples"]
+        space = parse_space(a["space"])
+        shapes = {"x": (N + 1,), "f": (n, N + 1), "u": (n, N + 1),
+                  "coefficients": (n, space.n_coefficients(N + 1)),
+                  "train_index": (a["n_train"],), "test_index": (a["n_test"],)}
+        arrays = {}
         for name, shape in shapes.items():
             if name not in h:
                 raise DatasetError(path, f"missing array {name!r}")
+            if not isinstance(h[name], h5py.Dataset):
+                raise DatasetError(path, f"{name!r} is a {type(h[name]).__name__}, not an array")
+            if h[name].shape != shape:
+                raise DatasetError(path, f"array {name!r} has shape {h[name].shape}, "
+                                         f"expected {shape}")
+            kind = "i" if name.endswith("_index") else "f"
+            dtype = h[name].dtype
+            if dtype.kind != kind or dtype.itemsize != 8:
+                raise DatasetError(path, f"array {name!r} has dtype {dtype}, expected "
+                                         f"{'int64' if kind == 'i' else 'float64'}")
             try:
                 arr = h[name][()]
-            except (OSError, KeyError) as exc:
+            except Exception as exc:  # damaged chunk / truncated data
                 raise DatasetError(path, f"array {name!r} unreadable (truncated?): {exc}") from exc
-            if arr.shape != shape:
-                raise DatasetError(path, f"array {name!r} has shape {arr.shape}, expected {shape}")
-            kind = "i" if name.endswith("_index") else "f"
-            if arr.dtype.kind != kind or arr.dtype.itemsize != 8:
-                raise DatasetError(path, f"array {name!r} has dtype {arr.dtype}, expected "
-                                         f"{'int64' if kind == 'i' else 'float64'}")
             if kind == "f" and not np.all(np.isfinite(arr)):
-                raise DatasetError(path, f"array {name!r} has non-finite values")
-        x = h["x"][()]
-        if not np.allclose(x, np.arange(N + 1) / N, rtol=0, atol=1e-14):
-            raise DatasetError(path, "array 'x' is not the uniform grid i/N")
-        u = h["u"][()]
-        if float(a["noise"]) == 0 and n and np.abs(u[:, [0, -1]]).max() > 1e-12:
-            raise DatasetError(path, "array 'u' violates the boundary condition u(0)=u(1)=0")
-        idx = np.concatenate([h["train_index"][()], h["test_index"][()]])
-        if not np.array_equal(np.sort(idx), np.arange(n)):
-            raise DatasetError(path, "train_index and test_index do not partition the samples")
+                bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+                raise DatasetError(path, f"array {name!r} has {bad} non-finite value(s)")
+            arrays[name] = arr
+    x, f, u, c = arrays["x"], arrays["f"], arrays["u"], arrays["coefficients"]
+    if not np.allclose(x, np.arange(N + 1) / N, rtol=0, atol=1e-14):
+        raise DatasetError(path, "array 'x' is not the uniform grid i/N")
+    fc = c if space.family == "fem" else c @ basis_matrix(space, x).T
+    if np.abs(f - fc).max() > 1e-10 * max(1.0, np.abs(f).max()):
+        raise DatasetError(path, f"arrays 'f' and 'coefficients' disagree: f != B c for space "
+                                 f"{space.name} (max deviation {np.abs(f - fc).max():.3g})")
+    if a["noise"] == 0 and np.abs(u[:, [0, -1]]).max() > 1e-12 * max(1.0, np.abs(u).max()):
+        raise DatasetError(path, "array 'u' violates the boundary condition u(0)=u(1)=0")
+    idx = np.concatenate([arrays["train_index"], arrays["test_index"]])
+    if not np.array_equal(np.sort(idx), np.arange(n)):
+        raise DatasetError(path, "train_index and test_index do not partition the samples "
+                                 f"0..{n - 1} (duplicate or out-of-range index)")
 
 
 # ------------------------------------------------------------------------------ netCDF

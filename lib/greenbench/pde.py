@@ -180,14 +180,26 @@ def fem_solve(f: np.ndarray, k: float = 1.0, mass: str = "consistent") -> np.nda
     factorization (LAPACK gbsv) serves all samples."""
     f = np.atleast_2d(np.asarray(f, dtype=np.float64))
     N = f.shape[-1] - 1
-    rhs = (f @ mass_matrix(N, mass).T).T  # (N-1, n)
+    if N < 2:
+        raise ValueError(f"fem_solve needs N >= 2 intervals (N + 1 nodes), got {f.shape[-1]} nodes")
+    if not k > 0:
+        raise ValueError(f"material coefficient k must be > 0, got {k!r}")
     dx = 1.0 / N
+    # M f as a 3-point stencil (same rows as mass_matrix, O(n N) instead of a dense O(n N^2)
+    # product), laid out (N-1, n) for the banded solver.
+    ft = f.T
+    if mass == "consistent":
+        rhs = (dx / 6.0) * (ft[:-2] + 4.0 * ft[1:-1] + ft[2:])
+    elif mass == "lumped":
+        rhs = dx * ft[1:-1]
+    else:
+        raise ValueError(f"unknown FEM mass matrix {mass!r}; allowed: {MASS_KINDS}")
     ab = np.empty((3, N - 1))
     ab[0, :] = -k / dx
     ab[1, :] = 2 * k / dx
     ab[2, :] = -k / dx
     u = np.zeros_like(f)
-    u[:, 1:-1] = solve_banded((1, 1), ab, rhs, check_finite=False).T
+    u[:, 1:-1] = solve_banded((1, 1), ab, rhs, overwrite_b=True, check_finite=False).T
     return u
 
 

@@ -37,6 +37,9 @@ def created_time() -> str:
     """UTC ISO 8601 time, or ``SOURCE_DATE_EPOCH`` when set (reproducible-builds convention,
     so that regenerated files can be compared byte for byte)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and not epoch.strip().isdigit():
+        raise ValueError(f"environment variable SOURCE_DATE_EPOCH must be a non-negative integer "
+                         f"(seconds since 1970-01-01 UTC), got {epoch!r}")
     when = (_dt.datetime.fromtimestamp(int(epoch), _dt.UTC) if epoch
             else _dt.datetime.now(_dt.UTC))
     return when.isoformat(timespec="seconds")

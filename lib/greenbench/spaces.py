@@ -24,7 +24,7 @@ ALL_SPACES: tuple[str, ...] = tuple(
     f"{fam}{p}" for fam in FAMILIES for p in range(P_MIN, P_MAX + 1)
 ) + ("fem",)
 
-_NAME = re.compile(r"^(poly|cos|sin)([0-9]+)$")
+_NAME = re.compile(r"^(poly|cos|sin)(0|[1-9][0-9]*)$")
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,13 @@ def parse_space(name: str) -> Space:
     """Parse ``'poly3'``, ``'sin8'``, ``'fem'``; raise ``ValueError`` naming the allowed values."""
     if name == "fem":
         return Space("fem")
-    m = _NAME.match(str(name))
-    if m is None or not P_MIN <= int(m.group(2)) <= P_MAX:
+    m = _NAME.match(name) if isinstance(name, str) else None
+    if m is not None and not P_MIN <= int(m.group(2)) <= P_MAX:
+        raise ValueError(
+            f"{name} is not a function space: the {m.group(1)} family has p {P_MIN}..{P_MAX} "
+            f"({m.group(1)}{P_MIN}..{m.group(1)}{P_MAX})"
+        )
+    if m is None:
         raise ValueError(
             f"unknown function space {name!r}; allowed: poly1..poly8, cos1..cos8, "
             f"sin1..sin8, fem"
@@ -98,7 +103,8 @@ def basis_matrix(space: Space | str, x: np.ndarray) -> np.ndarray:
 
 
 def coefficient_variance(distribution: str, scale: float) -> float:
-    """Variance of one coefficient: ``scale^2 / 3`` for U[-scale, scale], ``scale^2`` for N(0, scale^2)."""
+    """Variance of one coefficient: ``scale^2 / 3`` for U[-scale, scale], ``scale^2`` for
+    N(0, scale^2)."""
     if distribution == "uniform":
         return scale**2 / 3.0
     if distribution == "normal":
@@ -110,7 +116,13 @@ def sample_coefficients(
     n_samples: int, n_coef: int, *, rng: np.random.Generator, distribution: str = "uniform",
     scale: float = 1.0,
 ) -> np.ndarray:
-    """I.i.d. zero-mean coefficients of shape ``(n_samples, n_coef)``, float64."""
+    """I.i.d. zero-mean coefficients of shape ``(n_samples, n_coef)``, float64.
+
+    ``uniform``: U[-scale, scale]; ``normal``: N(0, scale^2). ``scale`` must be > 0."""
+    if not scale > 0:
+        raise ValueError(f"coefficient scale must be > 0, got {scale!r}")
+    if n_samples < 0:
+        raise ValueError(f"n_samples must be >= 0, got {n_samples}")
     if distribution == "uniform":
         return rng.uniform(-scale, scale, size=(n_samples, n_coef))
     if distribution == "normal":
@@ -124,8 +136,15 @@ def sample(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``n_samples`` forcings. Returns ``(coefficients (n, n_coef), f (n, len(x)))``.
 
-    Vectorized: one matrix product ``f = c @ B.T``, no loop over samples."""
+    Vectorized: one matrix product ``f = c @ B.T``, no loop over samples. For ``fem``,
+    ``B = I`` and ``f`` is a copy of ``c`` (bit-identical to the product, without its
+    ``O(n N^2)`` cost)."""
     space = parse_space(space) if isinstance(space, str) else space
+    x = np.asarray(x, dtype=np.float64)
+    if space.family == "fem":
+        c = sample_coefficients(n_samples, x.size, rng=rng, distribution=distribution,
+                                scale=scale)
+        return c, c.copy()
     B = basis_matrix(space, x)
     c = sample_coefficients(n_samples, B.shape[1], rng=rng, distribution=distribution, scale=scale)
     return c, c @ B.T

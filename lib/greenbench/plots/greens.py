@@ -1,0 +1,156 @@
+"""Green's functions: the gallery of extracted ``G_hat`` beside the exact ``G``, and the stencil
+read off the inverse of a linear model trained on fem data.
+
+For the linear family ``W[:, 1:-1] / dx ~ G`` (docs/architecture.md), so the learned interior
+matrix is ``W_int = dx G_hat`` and its inverse approximates the operator ``-k d^2/dx^2``. Scaled
+by ``dx^2 / k``, the middle row of ``W_int^{-1}`` is the local stencil: ``[-1, 2, -1]`` for the
+3-point finite-difference Laplacian (lumped FEM), and the row of ``M^{-1} K dx^2 / k`` for the
+consistent-mass FEM operator that generates the fem data (dense, but decaying fast).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import xarray as xr
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+
+from greenbench.pde import fem_operator
+from greenbench.plots._common import new_figure, placeholder_figure
+
+GALLERY_SPACES: tuple[str, ...] = ("sin8", "poly8", "fem")
+"""Training spaces shown in the gallery (those present in the results)."""
+
+
+def plot_greens_gallery(fields: xr.Dataset, greens: xr.Dataset | None = None, *,
+                        spaces: Sequence[str] = GALLERY_SPACES,
+                        models: Sequence[str] | None = None, seed: int | None = None) -> Figure:
+    """Exact ``G`` beside the extracted ``G_hat`` of every model, for a few training spaces.
+
+    Parameters
+    ----------
+    fields : xarray.Dataset
+        ``greens/N{res}.nc``: ``G_hat`` (model, train_space, seed, x, s), ``G`` (x, s) on the
+        interior nodes; attribute ``resolution`` (else inferred from ``x``).
+    greens : xarray.Dataset, optional
+        ``greens.nc`` with ``greens_rel_error`` (model, train_space, resolution, seed); when
+        given, each panel's title carries its relative Frobenius error.
+    spaces : sequence of str
+        Training spaces to show; those absent from ``fields`` are left out.
+    models : sequence of str, optional
+        Rows (default: every model in ``fields``); a model absent from ``fields`` gets a row
+        saying so.
+    seed : int, optional
+        Which training seed to show (default the first).
+
+    All panels share one diverging colour scale, symmetric about 0 with limit ``max |G|``, so
+    noise (either sign) and the positive tent of ``G`` read apart.
+    """
+    present = set(map(str, fields["model"].values)) if "model" in fields.coords else set()
+    models = sorted(present) if models is None else list(models)
+    have = set(map(str, fields["train_space"].values)) if "train_space" in fields.coords else set()
+    cols = [s for s in spaces if s in have]
+    if not models or not cols or "G" not in fields:
+        return placeholder_figure("Green's function gallery",
+                                  f"no extracted Green's functions for {', '.join(spaces)}")
+    N = int(fields.attrs.get("resolution", fields.sizes["x"] + 1))
+    G = fields["G"].transpose("x", "s").values
+    gmax = float(np.abs(G).max())
+    norm = Normalize(vmin=-gmax, vmax=gmax)
+    seed = int(fields["seed"].values[0]) if seed is None else int(seed)
+    extent = (0.0, 1.0, 1.0, 0.0)
+    ncol = 1 + len(cols)
+    fig = new_figure(1.9 * ncol + 0.9, 1.8 * len(models) + 0.6)
+    axes = fig.subplots(len(models), ncol, squeeze=False)
+    image = None
+    for i, model in enumerate(models):
+        image = axes[i, 0].imshow(G, cmap="RdBu_r", norm=norm, extent=extent)
+        axes[i, 0].set_title("exact G" if i == 0 else "", fontsize=8)
+        axes[i, 0].set_ylabel(model, fontsize=9, weight="bold")
+        for j, space in enumerate(cols, start=1):
+            ax = axes[i, j]
+            if model not in present:
+                ax.set_axis_off()
+                ax.text(0.5, 0.5, "missing", ha="center", va="center", color="0.4",
+                        transform=ax.transAxes)
+                continue
+            G_hat = fields["G_hat"].sel(model=model, train_space=space, seed=seed)
+            ax.imshow(G_hat.transpose("x", "s").values, cmap="RdBu_r", norm=norm, extent=extent)
+            title = f"G_hat, trained on {space}"
+            if greens is not None and "greens_rel_error" in greens:
+                try:
+                    err = float(greens["greens_rel_error"].sel(
+                        model=model, train_space=space, resolution=N, seed=seed))
+                    title += f"\nrel. error {err:.1e}"
+                except KeyError:
+                    pass
+            ax.set_title(title, fontsize=7)
+        for ax in axes[i]:
+            ax.set_xticks([0, 1])
+            ax.set_yticks([0, 1])
+            ax.tick_params(labelsize=6)
+    if image is not None:
+        fig.colorbar(image, ax=axes, shrink=0.6, label="G(x, s)")
+    fig.suptitle(f"Green's functions at N = {N} (rows: models; x down, s across; seed {seed})",
+                 fontsize=10)
+    return fig
+
+
+def inverse_middle_row(G_interior: np.ndarray, dx: float, k: float = 1.0) -> np.ndarray:
+    """Middle row of ``(dx G)^{-1}`` scaled by ``dx^2 / k``: the stencil of the operator whose
+    discrete Green's matrix is ``G_interior`` (shape ``(n, n)``, ``n = N - 1``); returns ``(n,)``.
+
+    For the exact ``G`` this is ``[.., 0, -1, 2, -1, 0, ..]`` (the 3-point Laplacian's inverse is
+    the sampled Green's function, paper-notes 1.2)."""
+    G_interior = np.asarray(G_interior, dtype=np.float64)
+    inv = np.linalg.inv(dx * G_interior)
+    return inv[G_interior.shape[0] // 2] * dx**2 / k
+
+
+def generating_stencil(N: int, k: float = 1.0, mass: str = "consistent") -> np.ndarray:
+    """Middle row of ``A_int^{-1} dx^2 / k`` for the FEM operator ``A = K^{-1} M`` restricted to
+    interior columns, which generated the fem data; shape ``(N - 1,)``."""
+    A = fem_operator(N, k, mass)[:, 1:-1]
+    return np.linalg.inv(A)[(N - 1) // 2] / (N**2 * k)
+
+
+def plot_stencil(learned: np.ndarray, generating: np.ndarray, *, half_width: int = 4,
+                 title: str = "linear model trained on fem") -> Figure:
+    """Recovered stencil (middle row of the learned inverse, scaled by ``dx^2/k``) against the
+    stencil of the generating operator and the 3-point reference ``[-1, 2, -1]``.
+
+    Left: offsets ``-half_width..half_width`` on a linear scale. Right: ``|row|`` over every
+    offset on a log scale, showing how local the recovered operator is."""
+    learned, generating = np.asarray(learned, float), np.asarray(generating, float)
+    if learned.shape != generating.shape or learned.ndim != 1:
+        raise ValueError(f"stencil rows must be 1-D of one length, got {learned.shape} and "
+                         f"{generating.shape}")
+    n = learned.size
+    mid = n // 2
+    offsets = np.arange(n) - mid
+    near = np.abs(offsets) <= half_width
+    fig = new_figure(9.0, 3.4)
+    ax0, ax1 = fig.subplots(1, 2)
+    fd3 = np.where(offsets == 0, 2.0, np.where(np.abs(offsets) == 1, -1.0, 0.0))
+    ax0.axhline(0, color="0.7", linewidth=0.8)
+    ax0.plot(offsets[near], generating[near], "s", markerfacecolor="none", markersize=9,
+             color="tab:blue", label="generating operator (FEM data)")
+    ax0.plot(offsets[near], fd3[near], "x", markersize=7, color="k", label="3-point [-1, 2, -1]")
+    ax0.plot(offsets[near], learned[near], "o", markersize=4, color="tab:red",
+             label="recovered (learned W)")
+    ax0.set_xlabel("offset j - i")
+    ax0.set_ylabel(r"$(W^{-1})_{ij}\, dx^2 / k$")
+    ax0.legend(fontsize=7)
+    ax0.set_title(f"{title}: middle row of the inverse", fontsize=9)
+    floor = 1e-17
+    ax1.semilogy(offsets, np.maximum(np.abs(generating), floor), "s-", markersize=3,
+                 markerfacecolor="none", color="tab:blue", label="generating", linewidth=0.8)
+    ax1.semilogy(offsets, np.maximum(np.abs(learned), floor), "o-", markersize=2,
+                 color="tab:red", label="recovered", linewidth=0.8)
+    ax1.set_xlabel("offset j - i")
+    ax1.set_ylabel("|entry|")
+    ax1.set_title(f"locality over the whole row (N = {n + 1})", fontsize=9)
+    ax1.legend(fontsize=7)
+    return fig

@@ -24,7 +24,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 
-
 def reference_basis(name: str, x: np.ndarray) -> np.ndarray:
     """DESIGN.md's definitions, one column per term, written as plain loops."""
     if name == "fem":

@@ -1,0 +1,127 @@
+"""Thm 3.2 beside the measurement: the linear model's expected test MSE on every test space.
+
+For each training space the theory limit ``W*`` (zero initialization) is computed from the
+sampled training data (:func:`greenbench.theory.w_star`, rank tolerance ``rank_tol``); every test
+space enters through its exact basis pair ``(B, S)`` (:func:`greenbench.pde.data_operator`).
+
+Bound check. With ``A`` the discrete solution operator of the fem data
+(:func:`greenbench.pde.fem_operator`), every test error splits as
+
+    W* f - u = (W* - A) U U^T f  -  A (I - U U^T) f  +  (A f - u),
+
+so by Minkowski's inequality in mean square,
+``sqrt(E mse) <= sqrt(bound_mse) + sqrt(consistency_mse)``, where ``bound_mse`` is the mean
+square of Thm 3.2's right-hand side ``||A||_2 ||(I - U U^T) f||`` (``W0 = 0``) and
+``consistency_mse = (sqrt(c_train) + sqrt(c_test))^2`` collects how far ``A`` is from the data
+operators (zero for fem data; ``O(dx^2)`` quadrature differences for smooth data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import xarray as xr
+
+from greenbench import pde, theory
+from greenbench.spaces import coefficient_variance
+
+
+def bounds_table(
+    train_data: Mapping[str, tuple[np.ndarray, np.ndarray]], test_spaces: Sequence[str], N: int,
+    *, k: float = 1.0, mass: str = "consistent", distribution: str = "uniform",
+    scale: float = 1.0, noise: float = 0.0, rank_tol: float = 1e-10,
+) -> tuple[xr.Dataset, dict[str, np.ndarray]]:
+    """Theory side of ``bounds.nc`` at one resolution.
+
+    Parameters
+    ----------
+    train_data
+        ``{train_space: (F (n, N+1), u (n, N+1))}``: the training split of each dataset.
+    test_spaces
+        Test space names.
+
+    Returns
+    -------
+    dataset
+        ``predicted_mse``, ``predicted_mse_std``, ``bound_mse``, ``consistency_mse``,
+        ``bound_holds``, ``out_of_span`` over ``(train_space, test_space, resolution)``;
+        ``span_rank`` over ``(train_space, resolution)``; ``u_mean_square`` over
+        ``(test_space, resolution)``.
+    w_stars
+        ``{train_space: W* (N-1, N+1)}``.
+    """
+    var = coefficient_variance(distribution, scale)
+    mu4 = theory.coefficient_fourth_moment(distribution, scale)
+    A = pde.fem_operator(N, k, mass)
+    normA = np.linalg.norm(A, 2)
+    tests = {s: pde.data_operator(s, N, k, mass) for s in test_spaces}
+    trains = list(train_data)
+    shape = (len(trains), len(test_spaces))
+    out = {name: np.full(shape, np.nan) for name in
+           ("predicted_mse", "predicted_mse_std", "bound_mse", "consistency_mse", "out_of_span")}
+    rank = np.zeros(len(trains), dtype=np.int64)
+    w_stars = {}
+    for a, tr in enumerate(trains):
+        F, u = train_data[tr]
+        W = theory.w_star(F, np.asarray(u)[:, 1:-1], rank_tol)
+        U = theory.training_span(F, rank_tol)
+        w_stars[tr], rank[a] = W, U.shape[1]
+        for b, te in enumerate(test_spaces):
+            B, S = tests[te]
+            UB = U @ (U.T @ B)
+            out["predicted_mse"][a, b] = theory.expected_mse(W, B, S, var, noise)
+            out["predicted_mse_std"][a, b] = theory.mse_std(W, B, S, var, mu4)
+            R = B - UB
+            out["bound_mse"][a, b] = normA**2 * var * np.sum(R * R) / (N + 1)
+            c_train = var * np.sum(((W - A) @ UB) ** 2) / (N + 1)
+            c_test = var * np.sum((A @ B - S) ** 2) / (N + 1)
+            out["consistency_mse"][a, b] = (np.sqrt(c_train) + np.sqrt(c_test)) ** 2
+            out["out_of_span"][a, b] = theory.out_of_span_fraction(U, B)
+    rms = np.sqrt(np.maximum(out["predicted_mse"] - noise**2, 0.0))
+    slack = np.sqrt(out["bound_mse"]) + np.sqrt(out["consistency_mse"])
+    holds = rms <= slack * (1 + 1e-8) + 1e-150
+    u_ms = np.array([var * np.sum(tests[te][1] ** 2) / (N + 1) + noise**2 for te in test_spaces])
+    d3 = ("train_space", "test_space", "resolution")
+    ds = xr.Dataset(
+        {**{name: (d3, v[:, :, None]) for name, v in out.items()},
+         "bound_holds": (d3, holds[:, :, None]),
+         "span_rank": (("train_space", "resolution"), rank[:, None]),
+         "u_mean_square": (("test_space", "resolution"), u_ms[:, None])},
+        coords=dict(train_space=trains, test_space=list(test_spaces), resolution=[int(N)]),
+    )
+    return ds, w_stars
+
+
+def measured_columns(bounds: xr.Dataset, mse: xr.DataArray | None, n_test: int,
+                     z_floor: float = 1e-20) -> xr.Dataset:
+    """Add ``measured_mse`` and ``measured_z`` (train_space, test_space, resolution, seed).
+
+    ``measured_z = (measured - predicted) / (predicted_mse_std / sqrt(n_test))``, the
+    measurement's deviation in standard errors of a mean over ``n_test`` samples; ``nan`` where
+    the prediction is at machine precision (``predicted_mse < z_floor * u_mean_square``: the
+    test space lies in the training span and only round-off remains) or nothing was measured.
+    ``mse`` is the linear model's ``crossval.mse`` (``None``: no linear model, all ``nan``).
+    """
+    pred = bounds["predicted_mse"]
+    if mse is None:
+        seeds = [0]
+        measured = xr.full_like(pred, np.nan).expand_dims(seed=seeds, axis=-1)
+    else:
+        measured = mse.sel(train_space=pred["train_space"], test_space=pred["test_space"],
+                           resolution=pred["resolution"]).transpose(
+            "train_space", "test_space", "resolution", "seed").drop_vars("model", errors="ignore")
+    se = bounds["predicted_mse_std"] / np.sqrt(n_test)
+    tiny = pred < z_floor * bounds["u_mean_square"]
+    z = ((measured - pred) / se).where(~tiny & (se > 0))
+    out = bounds.copy()
+    out["measured_mse"] = measured
+    out["measured_z"] = z.transpose("train_space", "test_space", "resolution", "seed")
+    return out
+
+
+def w_star_rel_error(W_hat: np.ndarray, W_star: np.ndarray) -> np.ndarray:
+    """``||W_hat - W*||_F / ||W*||_F`` over the last two axes; ``W_hat (..., N-1, N+1)``."""
+    W_hat = np.asarray(W_hat, dtype=np.float64)
+    num = np.linalg.norm(W_hat - W_star, axis=(-2, -1))
+    return num / np.linalg.norm(W_star)

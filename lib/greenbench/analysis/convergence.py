@@ -1,0 +1,105 @@
+"""Thm 3.1 beside the learned FD parameters, rate fits, and the PINN parameter error.
+
+* ``fd_predicted_rel_error (q, train_space, resolution)``: ``|w* - k| / |k|`` of the exact
+  least-squares optimum on the training data (:func:`greenbench.theory.fd_lstsq_weight`);
+* ``fd_leading_term``: ``|mu_q dx^q <f, f^(q)> / ||f||^2|`` on the same data
+  (:func:`greenbench.theory.fd_leading_bias`; ``nan`` for fem);
+* ``fd_rel_error (q, train_space, resolution, seed)``: the learned ``|w - k| / |k|``;
+* rates: slope of ``log error`` vs ``log dx`` (:func:`greenbench.analysis.rates.fit_rates`) of
+  the learned error (geometric mean over seeds) and of the predicted one, with 95% t-intervals;
+  cells that are exact in theory (poly ``p < q``) or at round-off are ``fd_exact`` and unfitted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import xarray as xr
+
+from greenbench import theory
+from greenbench.analysis.rates import fit_rates
+
+
+def fd_theory(train_data: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]], N: int,
+              q_orders: Sequence[int], k: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Thm 3.1 at one resolution for every training space.
+
+    Parameters
+    ----------
+    train_data
+        ``{space: (coefficients (n, m), f (n, N+1), u (n, N+1))}`` of the training split.
+
+    Returns
+    -------
+    predicted, leading : (n_q, n_spaces) arrays
+        ``|w* - k| / |k|`` of the least-squares optimum, and ``|leading term|``.
+    """
+    spaces = list(train_data)
+    pred = np.full((len(q_orders), len(spaces)), np.nan)
+    lead = np.full_like(pred, np.nan)
+    for b, s in enumerate(spaces):
+        c, f, u = train_data[s]
+        for a, q in enumerate(q_orders):
+            if N + 1 <= q:
+                continue
+            w = theory.fd_lstsq_weight(f, u, q, N)
+            pred[a, b] = abs(w - k) / abs(k)
+            lead[a, b] = abs(theory.fd_leading_bias(s, c, N, q))
+    return pred, lead
+
+
+def _geomean_seeds(err: np.ndarray) -> np.ndarray:
+    ok = np.isfinite(err) & (err > 0)
+    n = ok.sum(axis=-1)
+    logs = np.where(ok, np.log(np.where(ok, err, 1.0)), 0.0).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, np.exp(logs / np.maximum(n, 1)),
+                        np.where(np.any(err == 0, axis=-1), 0.0, np.nan))
+
+
+def convergence_dataset(
+    spaces: Sequence[str], resolutions: Sequence[int], seeds: Sequence[int],
+    q_orders: Sequence[int], predicted: np.ndarray, leading: np.ndarray,
+    fd_w: np.ndarray | None, pinn_rel: np.ndarray | None, *, k: float = 1.0,
+    exact_tol: float = 1e-12, level: float = 0.95,
+) -> xr.Dataset:
+    """Assemble ``convergence.nc`` (without the data-quantity study).
+
+    Parameters
+    ----------
+    predicted, leading : (n_q, n_spaces, n_res) arrays
+        From :func:`fd_theory` at each resolution.
+    fd_w : (n_q, n_spaces, n_res, n_seeds) array or None
+        Learned FD weights (``None``: no fd model, all ``nan``).
+    pinn_rel : (n_spaces, n_res, n_seeds) array or None
+        Learned PINN ``|k_hat - k| / |k|``.
+    """
+    nq, ns, nr, nd = len(q_orders), len(spaces), len(resolutions), len(seeds)
+    w = np.full((nq, ns, nr, nd), np.nan) if fd_w is None else np.asarray(fd_w, float)
+    rel = np.abs(w - k) / abs(k)
+    theory_exact = np.all(leading == 0.0, axis=-1)
+    learned = fit_rates(_geomean_seeds(rel), np.asarray(resolutions), exact_tol,
+                        theory_exact, level)
+    pred_fit = fit_rates(predicted, np.asarray(resolutions), exact_tol, theory_exact, level)
+    pinn = np.full((ns, nr, nd), np.nan) if pinn_rel is None else np.asarray(pinn_rel, float)
+    d2, d3 = ("q", "train_space"), ("q", "train_space", "resolution")
+    d4 = d3 + ("seed",)
+    data = {
+        "fd_w": (d4, w), "fd_rel_error": (d4, rel),
+        "fd_predicted_rel_error": (d3, predicted), "fd_leading_term": (d3, leading),
+        "fd_rate": (d2, learned["rate"]), "fd_rate_ci_low": (d2, learned["ci_low"]),
+        "fd_rate_ci_high": (d2, learned["ci_high"]), "fd_rate_dof": (d2, learned["dof"]),
+        "fd_rate_points": (d2, learned["n_points"]), "fd_exact": (d2, learned["exact"]),
+        "fd_predicted_rate": (d2, pred_fit["rate"]),
+        "fd_predicted_rate_ci_low": (d2, pred_fit["ci_low"]),
+        "fd_predicted_rate_ci_high": (d2, pred_fit["ci_high"]),
+        "fd_predicted_exact": (d2, pred_fit["exact"]),
+        "pinn_rel_error": (("train_space", "resolution", "seed"), pinn),
+        "dx": (("resolution",), 1.0 / np.asarray(resolutions, dtype=np.float64)),
+    }
+    return xr.Dataset(
+        data, coords=dict(q=[int(q) for q in q_orders], train_space=list(spaces),
+                          resolution=[int(r) for r in resolutions], seed=[int(s) for s in seeds]),
+        attrs=dict(confidence_level=float(level), fd_exact_tol=float(exact_tol)),
+    )

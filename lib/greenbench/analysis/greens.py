@@ -1,0 +1,113 @@
+"""Green's function extraction from a trained operator model (the paper's interpretability lens).
+
+Probe the model with impulses: with ``u = model(f)`` and amplitude ``a``,
+
+    R[:, j] = (model(a e_j) - model(0))[interior] / a,       j = 0..N   (all nodes),
+
+the model's (linearized) response matrix, ``(N-1, N+1)``; for a linear model ``u_int = W f``
+it is ``W`` exactly, for any ``a``. Since ``u(x_i) = sum_j dx G(x_i, x_j) f_j + O(dx^2)``, the
+extracted Green's function on interior nodes is
+
+    G_hat[i, j] = R[i, j] / dx,       i, j = 1..N-1,
+
+compared with ``G(x_i, s_j) = min(x, s)(1 - max(x, s)) / k`` by the relative Frobenius error.
+
+The interior matrix ``W_int = R[:, 1:-1] = dx G_hat`` is the learned discrete solution operator;
+its inverse is the learned discrete differential operator. The stencil is the middle row of
+``W_int^{-1}`` scaled by ``dx^2 / k``: for the 3-point operator ``k tridiag(-1, 2, -1) / dx^2``
+(lumped-mass FEM data, ``W_int = (k T)^{-1}``) it is exactly ``[-1, 2, -1]`` -- the stencil of
+``-u''``; with consistent-mass FEM data ``W_int^{-1} = M_int^{-1} K`` is banded-dominant and the
+stencil decays away from the centre instead of stopping at distance 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from greenbench import pde
+from greenbench.analysis.crossval import Predictor
+
+
+def response_matrix(predict: Predictor, N: int, amplitude: float = 1.0) -> np.ndarray:
+    """``R (N-1, N+1)``: interior response to impulses ``a e_j`` at every node, minus the
+    response to zero, divided by ``a``. One batched call of ``N + 2`` inputs."""
+    if not amplitude > 0:
+        raise ValueError(f"impulse amplitude must be > 0, got {amplitude}")
+    f = np.zeros((N + 2, N + 1))
+    f[1:] = amplitude * np.eye(N + 1)
+    u = np.asarray(predict(f), dtype=np.float64)
+    if u.shape != f.shape:
+        raise ValueError(f"model returned shape {u.shape}, expected {f.shape} (batch, N+1)")
+    return ((u[1:, 1:-1] - u[0, 1:-1]) / amplitude).T
+
+
+def greens_from_response(R: np.ndarray) -> np.ndarray:
+    """``G_hat = R[:, 1:-1] / dx`` on interior nodes, ``(N-1, N-1)``."""
+    N = R.shape[1] - 1
+    return R[:, 1:-1] * N
+
+
+def extract_greens(predict: Predictor, N: int, amplitude: float = 1.0) -> np.ndarray:
+    """``G_hat (N-1, N-1)`` of a model (rows ``x_i``, columns source ``s_j``)."""
+    return greens_from_response(response_matrix(predict, N, amplitude))
+
+
+def greens_rel_error(G_hat: np.ndarray, N: int, k: float = 1.0) -> float:
+    """``||G_hat - G||_F / ||G||_F`` on interior nodes; ``nan`` for non-finite ``G_hat``."""
+    if not np.all(np.isfinite(G_hat)):
+        return float("nan")
+    G = pde.greens_matrix(N, k)
+    return float(np.linalg.norm(G_hat - G) / np.linalg.norm(G))
+
+
+def inverse_and_stencil(W_int: np.ndarray, k: float = 1.0, halfwidth: int = 3,
+                        max_cond: float = 1e10) -> tuple[np.ndarray | None, np.ndarray, float]:
+    """Invert a learned interior operator and read the stencil off its middle row.
+
+    Parameters
+    ----------
+    W_int : (N-1, N-1) array
+        Learned interior solution operator (``dx G_hat``).
+    halfwidth : int
+        Offsets ``-h..h`` of the returned stencil.
+    max_cond : float
+        Above this 2-norm condition number the matrix counts as singular (a model trained on
+        a low-dimensional space has rank ``<= p + 1``): inverse ``None``, stencil ``nan``.
+
+    Returns
+    -------
+    inverse : (N-1, N-1) array or None
+    stencil : (2h+1,) array
+        ``W_int^{-1}[m, m-h:m+h+1] * dx^2 / k`` with ``m = (N-1) // 2`` (zero-padded past the
+        boundary); ``[-1, 2, -1]`` for the 3-point Laplacian.
+    cond : float
+        2-norm condition number of ``W_int`` (``inf`` if singular or non-finite).
+    """
+    W_int = np.asarray(W_int, dtype=np.float64)
+    n = W_int.shape[0]
+    N = n + 1
+    stencil = np.full(2 * halfwidth + 1, np.nan)
+    if not np.all(np.isfinite(W_int)):
+        return None, stencil, float("inf")
+    cond = float(np.linalg.cond(W_int))
+    if not np.isfinite(cond) or cond > max_cond:
+        return None, stencil, cond if np.isfinite(cond) else float("inf")
+    inv = np.linalg.inv(W_int)
+    return inv, middle_row_stencil(inv, halfwidth) / (k * N**2), cond
+
+
+def middle_row_stencil(L: np.ndarray, halfwidth: int) -> np.ndarray:
+    """Entries ``L[m, m-h..m+h]`` of the middle row ``m = (n-1)//2``, zero-padded: ``(2h+1,)``."""
+    n = L.shape[0]
+    m = (n - 1) // 2
+    out = np.zeros(2 * halfwidth + 1)
+    for o in range(-halfwidth, halfwidth + 1):
+        if 0 <= m + o < n:
+            out[o + halfwidth] = L[m, m + o]
+    return out
+
+
+def reference_interior_operator(N: int, k: float = 1.0, mass: str = "consistent") -> np.ndarray:
+    """Interior columns of the fem data operator ``A = K^{-1} M``: ``(N-1, N-1)``. With lumped
+    mass it is ``(k T)^{-1} = dx G`` exactly; with consistent mass ``K^{-1} M_int``."""
+    return pde.fem_operator(N, k, mass)[:, 1:-1]

@@ -8,6 +8,11 @@ from greenbench.io import DatasetError, check_dataset
 
 
 def main(argv: list[str]) -> int:
+    """Check each file; print ``ok`` or ``BAD <why>`` per file. Exit code 0 if all are valid,
+    1 if any is not, 2 (with usage) if no file was given."""
+    if not argv:
+        print("usage: python -m greenbench.check FILE.h5 [FILE.h5 ...]", file=sys.stderr)
+        return 2
     bad = 0
     for path in argv:
         try:

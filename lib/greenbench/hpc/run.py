@@ -1,0 +1,340 @@
+"""Running tasks through submitit: local subprocesses, in-process, or SLURM arrays.
+
+A *task* is any picklable object; a *task function* ``fn(task, checkpoint_path) -> result`` runs
+it, writing its own outputs and, periodically, a checkpoint at ``checkpoint_path`` from which it
+resumes when called again.
+:func:`run_tasks` hands a list of tasks to an executor and waits:
+
+* ``local`` (default): each task in its own subprocess (submitit ``LocalExecutor``), at most
+  ``array_parallelism`` at a time;
+* ``debug``: in this process, one after another (for pdb and profilers);
+* ``slurm``: one SLURM job array for all tasks (``sbatch --array=0-{n-1}%{array_parallelism}``);
+* ``auto``: ``slurm`` when ``srun`` is on ``PATH``, else ``local``.
+
+Tasks for which ``done(task)`` is true are not submitted (a rerun resubmits only unfinished
+work). A task that times out or is preempted is requeued by submitit (:class:`TaskRunner` is
+``Checkpointable``) and resumes from its checkpoint file; the checkpoint is removed once the task
+succeeded. A task that raises is reported by name with the path of its log, while the results of
+the other tasks are kept (:class:`RunReport`). A submission error (``sbatch`` refusing the array)
+raises :class:`SubmissionError` carrying ``sbatch``'s own message, before any task ran.
+
+Every call uses a fresh submitit folder ``{log_dir}/{timestamp}-{pid}``: job ids restart at 1 on
+a fresh cluster, and a reused folder would hand back stale results.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import logging
+import math
+import os
+import re
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import submitit
+from submitit.core.utils import FailedJobError, UncompletedJobError
+
+from greenbench.hpc.settings import ClusterSettings
+
+T = TypeVar("T")
+R = TypeVar("R")
+LOG = logging.getLogger("greenbench.hpc")
+
+
+class SubmissionError(RuntimeError):
+    """The scheduler refused the submission (e.g. ``sbatch``'s own error message)."""
+
+
+class TasksFailedError(RuntimeError):
+    """Some tasks failed; the message lists each by name with its log path."""
+
+    def __init__(self, failures: Sequence[TaskFailure], n_tasks: int, what: str = "task"):
+        self.failures = tuple(failures)
+        lines = [f"{len(failures)} of {n_tasks} {what}s failed "
+                 "(results of the other tasks are kept; a rerun retries only unfinished tasks):"]
+        lines += [f"  {f}" for f in failures]
+        super().__init__("\n".join(lines))
+
+
+class TaskRunner(submitit.helpers.Checkpointable, Generic[T, R]):
+    """The callable submitted for one task: ``fn(task, checkpoint_path)``.
+
+    On timeout or preemption submitit calls :meth:`checkpoint`, which resubmits this same
+    runner: the task's progress lives in its checkpoint file (written by ``fn``), not in the
+    pickled runner, so the requeued run resumes from the last checkpoint ``fn`` wrote.
+    """
+
+    def __init__(self, fn: Callable[[T, str | None], R], task: T, checkpoint_path: str | None):
+        self.fn, self.task, self.checkpoint_path = fn, task, checkpoint_path
+
+    def __call__(self) -> R:
+        return self.fn(self.task, self.checkpoint_path)
+
+    def checkpoint(self, *args: Any, **kwargs: Any) -> submitit.helpers.DelayedSubmission:
+        LOG.warning("task interrupted; requeueing to resume from %s", self.checkpoint_path)
+        return submitit.helpers.DelayedSubmission(self, *args, **kwargs)
+
+
+@dataclass(frozen=True)
+class TaskFailure:
+    """One failed task: its name, the last line of its error, its log file and job id."""
+
+    name: str
+    error: str
+    log: str | None
+    job_id: str | None = None
+
+    def __str__(self) -> str:
+        job = f", job {self.job_id}" if self.job_id else ""
+        return f"{self.name}: {self.error} (log: {self.log}{job})"
+
+
+@dataclass(frozen=True)
+class RunReport(Generic[R]):
+    """What :func:`run_tasks` did. ``results`` maps task name to result for every task that
+    succeeded now or was already done (then via ``load_done``, or ``None`` without it)."""
+
+    results: dict[str, R]
+    skipped: tuple[str, ...]
+    failures: tuple[TaskFailure, ...]
+    executor: str
+    folder: Path
+    job_ids: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def raise_for_failures(self, what: str = "task") -> None:
+        """Raise :class:`TasksFailedError` listing every failed task with its log path."""
+        if self.failures:
+            raise TasksFailedError(self.failures, len(self.results) + len(self.failures), what)
+
+
+def new_run_folder(log_dir: str | os.PathLike) -> Path:
+    """A fresh, not yet existing submitit folder ``{log_dir}/{UTC timestamp}-{pid}[-k]``."""
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S")
+    base = Path(log_dir).absolute() / f"{stamp}-{os.getpid()}"
+    folder, k = base, 0
+    while folder.exists():
+        k += 1
+        folder = base.with_name(f"{base.name}-{k}")
+    folder.mkdir(parents=True)
+    return folder
+
+
+def safe_name(name: str) -> str:
+    """``name`` made safe as a file name (``/`` and odd characters replaced by ``_``)."""
+    return re.sub(r"[^A-Za-z0-9._+-]", "_", name) or "_"
+
+
+def run_tasks(fn: Callable[[T, str | None], R], tasks: Sequence[T], settings: ClusterSettings,
+              log_dir: str | os.PathLike, *, name: Callable[[T], str] = str,
+              done: Callable[[T], bool] | None = None, load_done: Callable[[T], R] | None = None,
+              checkpoint_dir: str | os.PathLike | None = None,
+              job_name: str = "greenbench") -> RunReport[R]:
+    """Run ``fn(task, checkpoint_path)`` for every unfinished task; wait; gather results.
+
+    Parameters
+    ----------
+    fn
+        Picklable (importable, module-level) task function. It gets the task and
+        ``{checkpoint_dir}/{name}.ckpt`` (or ``None`` without ``checkpoint_dir``), must resume
+        from that file when it exists, and returns a picklable result.
+    tasks
+        The tasks; ``name(task)`` must be unique (it names logs, checkpoints and results).
+    settings
+        Executor and resources (:class:`ClusterSettings`).
+    log_dir
+        Parent of the fresh submitit folder of this call (job logs ``*_log.err``/``.out``).
+    done, load_done
+        ``done(task)`` true: the task is not submitted; its result is ``load_done(task)``.
+    job_name
+        SLURM job name of the array.
+
+    Returns
+    -------
+    RunReport
+        Results by task name, skipped names, failures (name, error, log path), job ids.
+
+    Raises
+    ------
+    SubmissionError
+        The scheduler refused the submission; the message is the scheduler's (``sbatch``'s).
+    """
+    names = [name(t) for t in tasks]
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"task names must be unique; repeated: {dup}")
+    executor = settings.resolved_executor()
+    skipped = [t for t in tasks if done is not None and done(t)]
+    todo = [t for t in tasks if not (done is not None and done(t))]
+    results: dict[str, R] = {name(t): (load_done(t) if load_done else None)  # type: ignore[misc]
+                             for t in skipped}
+    if skipped:
+        LOG.info("%d of %d tasks already done, not resubmitted: %s", len(skipped), len(tasks),
+                 ", ".join(name(t) for t in skipped))
+    folder = new_run_folder(log_dir)
+    ckpt_dir = Path(checkpoint_dir).absolute() if checkpoint_dir is not None else None
+    if ckpt_dir is not None:
+        ckpt_dir.mkdir(parents=True, exist_ok=True)
+
+    def runner(t: T) -> TaskRunner[T, R]:
+        path = None if ckpt_dir is None else str(ckpt_dir / f"{safe_name(name(t))}.ckpt")
+        return TaskRunner(fn, t, path)
+
+    failures: list[TaskFailure] = []
+    job_ids: list[str] = []
+    if todo:
+        LOG.info("running %d task(s) with the %s executor; submitit folder %s",
+                 len(todo), executor, folder)
+    if executor == "debug":
+        for t in todo:
+            _run_in_process(runner(t), name(t), folder, results, failures)
+    elif todo:
+        _run_submitit(runner, todo, name, settings, executor, folder, job_name,
+                      results, failures, job_ids)
+    for f in failures:
+        LOG.error("task failed: %s", f)
+    return RunReport(results=results, skipped=tuple(name(t) for t in skipped),
+                     failures=tuple(failures), executor=executor, folder=folder,
+                     job_ids=tuple(dict.fromkeys(job_ids)))
+
+
+def _run_in_process(r: TaskRunner, task_name: str, folder: Path, results: dict,
+                    failures: list[TaskFailure]) -> None:
+    t0 = time.perf_counter()
+    try:
+        results[task_name] = r()
+    except Exception as exc:  # noqa: BLE001 - reported with its traceback, others go on
+        log = folder / f"{safe_name(task_name)}_log.err"
+        log.write_text(traceback.format_exc())
+        failures.append(TaskFailure(task_name, f"{type(exc).__name__}: {exc}", str(log)))
+        return
+    _drop_checkpoint(r.checkpoint_path)
+    LOG.info("task %s done in %.1fs (in-process)", task_name, time.perf_counter() - t0)
+
+
+def _make_executor(settings: ClusterSettings, executor: str, folder: Path, job_name: str):
+    if executor == "local":
+        ex = submitit.LocalExecutor(folder, max_num_timeout=settings.max_requeue)
+        ex.update_parameters(timeout_min=settings.timeout_min, gpus_per_node=settings.gpus_per_task,
+                             signal_delay_s=settings.signal_delay_s)
+        return ex
+    ex = submitit.SlurmExecutor(folder, max_num_timeout=settings.max_requeue)
+    params: dict[str, Any] = dict(
+        job_name=job_name, time=math.ceil(settings.timeout_min), nodes=1, ntasks_per_node=1,
+        cpus_per_task=settings.cpus_per_task, signal_delay_s=settings.signal_delay_s,
+        array_parallelism=settings.array_parallelism)
+    for key in ("partition", "account", "qos"):
+        if getattr(settings, key) is not None:
+            params[key] = getattr(settings, key)
+    if settings.gpus_per_task:
+        params["gpus_per_task"] = settings.gpus_per_task
+    if settings.mem_gb is not None:
+        params["mem"] = f"{int(math.ceil(settings.mem_gb * 1024))}MB"
+    if settings.setup:
+        params["setup"] = list(settings.setup)
+    if settings.slurm_additional_parameters:
+        params["additional_parameters"] = dict(settings.slurm_additional_parameters)
+    ex.update_parameters(**params)
+    return ex
+
+
+@contextlib.contextmanager
+def _task_environment(settings: ClusterSettings) -> Iterator[None]:
+    """Environment inherited by submitted tasks (sbatch exports it; local subprocesses inherit)."""
+    threads = str(settings.cpus_per_task)
+    new = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+    old = {k: os.environ.get(k) for k in new}
+    os.environ.update(new)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _run_submitit(runner: Callable[[T], TaskRunner], todo: list[T], name: Callable[[T], str],
+                  settings: ClusterSettings, executor: str, folder: Path, job_name: str,
+                  results: dict, failures: list[TaskFailure], job_ids: list[str]) -> None:
+    ex = _make_executor(settings, executor, folder, job_name)
+    queue = list(todo)
+    active: list[tuple[T, Any, TaskRunner, float]] = []
+    try:
+        with _task_environment(settings):
+            if executor == "slurm":
+                runners = [runner(t) for t in queue]
+                try:
+                    jobs = ex.submit_array(runners)
+                except FailedJobError as exc:
+                    raise SubmissionError(f"sbatch refused the job array {job_name!r} "
+                                          f"({len(queue)} tasks): {str(exc).strip()}") from exc
+                job_ids.append(jobs[0].job_id.split("_")[0])
+                LOG.info("submitted SLURM job array %s: %d element(s), at most %d at a time",
+                         job_ids[-1], len(jobs), settings.array_parallelism)
+                now = time.perf_counter()
+                active = [(t, j, r, now) for t, j, r in zip(queue, jobs, runners, strict=True)]
+                queue = []
+        while queue or active:
+            while queue and len(active) < settings.array_parallelism:
+                t = queue.pop(0)
+                r = runner(t)
+                with _task_environment(settings):
+                    job = ex.submit(r)
+                job_ids.append(job.job_id)
+                active.append((t, job, r, time.perf_counter()))
+            still = []
+            for t, job, r, t0 in active:
+                if job.done():
+                    _collect(job, r, name(t), t0, results, failures)
+                else:
+                    still.append((t, job, r, t0))
+            active = still
+            if queue or active:
+                time.sleep(settings.poll_s)
+    except BaseException:
+        for _, job, _, _ in active:  # Ctrl-C / Snakemake killing us: leave no orphan jobs behind
+            with contextlib.suppress(Exception):
+                job.cancel(check=False)
+        raise
+
+
+def _collect(job: Any, r: TaskRunner, task_name: str, t0: float, results: dict,
+             failures: list[TaskFailure]) -> None:
+    exc = job.exception()
+    if exc is None:
+        results[task_name] = job.result()
+        _drop_checkpoint(r.checkpoint_path)
+        LOG.info("task %s done (job %s) after %.1fs", task_name, job.job_id,
+                 time.perf_counter() - t0)
+        return
+    failures.append(TaskFailure(task_name, _short_error(exc), str(job.paths.stderr), job.job_id))
+
+
+def _short_error(exc: BaseException) -> str:
+    """The last line of the remote traceback (``ValueError: ...``), else the first line."""
+    text = str(exc)
+    if isinstance(exc, FailedJobError) and "with trace:" in text:
+        trace = text.split("----------------------")[1] if text.count("-" * 22) >= 2 else text
+        lines = [ln for ln in trace.strip().splitlines() if ln.strip()]
+        if lines:
+            return lines[-1].strip()
+    if isinstance(exc, UncompletedJobError):
+        return "did not finish: " + text.strip().splitlines()[0]
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def _drop_checkpoint(path: str | None) -> None:
+    if path:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)

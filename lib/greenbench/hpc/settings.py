@@ -1,0 +1,145 @@
+"""Cluster settings of the training jobs (``config/cluster/*.yaml``), validated.
+
+The settings say where and how tasks run (executor, partition, GPUs, time limit, array
+parallelism, chunk size), never what they compute: they are kept out of the study config and
+are not a rerun trigger. A bad file fails with an error naming the file, the key and what is
+allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, TypeVar
+
+from greenbench.io import read_yaml
+
+T = TypeVar("T")
+EXECUTORS: tuple[str, ...] = ("local", "debug", "slurm", "auto")
+
+
+class ClusterSettingsError(ValueError):
+    """A cluster settings file (config/cluster/*.yaml) is invalid; the message names the key."""
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """Execution settings of the training jobs, read from ``config/cluster/*.yaml``.
+
+    Never part of the study config: changing them changes where and how tasks run, not what
+    they compute. ``timeout_min`` is per task (per array element); SLURM gets it rounded up to
+    whole minutes. ``signal_delay_s`` is how long before the time limit the task is told to
+    checkpoint and requeue; it must be shorter than the time limit. ``chunk_size`` is how many
+    (train_space, seed) members one task trains together as an ensemble (0: all members of a
+    training job in one task). ``max_requeue`` caps timeouts/preemptions per task.
+    ``cpus_per_task`` also sets ``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` of the task, so results
+    do not depend on the executor (thread count changes floating-point reduction order).
+    """
+
+    executor: str = "local"
+    partition: str | None = None
+    account: str | None = None
+    qos: str | None = None
+    gpus_per_task: int = 0
+    cpus_per_task: int = 1
+    mem_gb: float | None = None
+    timeout_min: float = 60.0
+    signal_delay_s: int = 90
+    array_parallelism: int = 2
+    chunk_size: int = 0
+    max_requeue: int = 3
+    poll_s: float = 1.0
+    setup: tuple[str, ...] = ()
+    slurm_additional_parameters: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        _validate(self, "<ClusterSettings>")
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any], source: str = "<mapping>") -> ClusterSettings:
+        """Build from a mapping (a parsed YAML file); errors name ``source`` and the key."""
+        if not isinstance(raw, Mapping):
+            raise ClusterSettingsError(f"{source}: expected a mapping of settings, "
+                                       f"got {type(raw).__name__}")
+        allowed = [f.name for f in fields(cls)]
+        unknown = sorted(set(raw) - set(allowed))
+        if unknown:
+            raise ClusterSettingsError(f"{source}: unknown key(s) {unknown}; "
+                                       f"allowed keys: {allowed}")
+        values = dict(raw)
+        if isinstance(values.get("setup"), list):
+            values["setup"] = tuple(values["setup"])
+        defaults = {f.name: (f.default if f.default is not MISSING else f.default_factory())
+                    for f in fields(cls)}  # type: ignore[misc]
+        _validate(SimpleNamespace(**(defaults | values)), source)  # error names the file
+        return cls(**values)
+
+    def resolved_executor(self) -> str:
+        """``executor`` with ``auto`` resolved: ``slurm`` if ``srun`` is on PATH, else ``local``."""
+        if self.executor != "auto":
+            return self.executor
+        return "slurm" if shutil.which("srun") else "local"
+
+    def local_threads(self, n_tasks: int) -> int:
+        """CPU threads this machine spends on ``n_tasks`` tasks (for Snakemake's ``threads:``):
+        ``cpus_per_task * min(array_parallelism, n_tasks)`` locally, 1 when SLURM runs them."""
+        if self.resolved_executor() == "slurm":
+            return 1
+        parallel = 1 if self.resolved_executor() == "debug" else self.array_parallelism
+        return self.cpus_per_task * max(1, min(parallel, n_tasks))
+
+
+def _validate(s: Any, source: str) -> None:
+    def bad(key: str, allowed: str) -> ClusterSettingsError:
+        value = getattr(s, key)
+        return ClusterSettingsError(f"{source}: key {key} is {value!r}; allowed: {allowed}")
+
+    if s.executor not in EXECUTORS:
+        raise bad("executor", f"one of {list(EXECUTORS)}")
+    for key in ("partition", "account", "qos"):
+        v = getattr(s, key)
+        if v is not None and (not isinstance(v, str) or not v.strip()):
+            raise bad(key, "a non-empty string, or null for the cluster default")
+    for key, lo in (("gpus_per_task", 0), ("cpus_per_task", 1), ("signal_delay_s", 0),
+                    ("array_parallelism", 1), ("chunk_size", 0), ("max_requeue", 0)):
+        v = getattr(s, key)
+        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+            raise bad(key, f"an integer >= {lo}")
+    for key, optional in (("mem_gb", True), ("timeout_min", False), ("poll_s", False)):
+        v = getattr(s, key)
+        if v is None and optional:
+            continue
+        if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0:
+            raise bad(key, "a number > 0" + (", or null (cluster default)" if optional else ""))
+    if s.signal_delay_s >= s.timeout_min * 60:
+        raise bad("signal_delay_s", f"fewer seconds than timeout_min ({s.timeout_min} min)")
+    if not isinstance(s.setup, tuple) or not all(isinstance(x, str) for x in s.setup):
+        raise bad("setup", "a list of shell lines run before each SLURM task")
+    extra = s.slurm_additional_parameters
+    scalar = str | int | float | bool
+    if not isinstance(extra, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, scalar) for k, v in extra.items()):
+        raise bad("slurm_additional_parameters",
+                  "a mapping sbatch-option -> value, e.g. {constraint: a100, gres: 'gpu:1'}")
+
+
+def load_cluster_settings(path: str | os.PathLike) -> ClusterSettings:
+    """Read and validate a cluster settings file (YAML); errors name the file and the key."""
+    if not Path(path).is_file():
+        raise ClusterSettingsError(f"cluster settings file {path} does not exist "
+                                   "(see config/cluster/*.yaml)")
+    return ClusterSettings.from_mapping(read_yaml(path), source=str(path))
+
+
+def chunks(members: Sequence[T], size: int) -> list[tuple[T, ...]]:
+    """Split ``members`` in order into consecutive chunks of ``size`` (0: one chunk of all)."""
+    if size < 0:
+        raise ValueError(f"chunk size must be >= 0, got {size}")
+    size = size or max(1, len(members))
+    return [tuple(members[i:i + size]) for i in range(0, len(members), size)]
+
+

@@ -19,10 +19,9 @@ The file layouts are in docs/results_format.md.
 from greenbench.analysis.crossval import TestBank, crossval_part, evaluate
 from greenbench.analysis.greens import extract_greens, greens_rel_error, inverse_and_stencil
 from greenbench.analysis.rates import SlopeFit, fit_loglog, fit_rates
-from greenbench.analysis.scorecard import METRICS, cell_masks, scorecard
+from greenbench.analysis.scorecard import METRICS, cell_masks
 
 __all__ = [
     "METRICS", "SlopeFit", "TestBank", "cell_masks", "crossval_part", "evaluate",
     "extract_greens", "fit_loglog", "fit_rates", "greens_rel_error", "inverse_and_stencil",
-    "scorecard",
 ]

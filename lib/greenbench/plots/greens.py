@@ -154,3 +154,23 @@ def plot_stencil(learned: np.ndarray, generating: np.ndarray, *, half_width: int
     ax1.set_title(f"locality over the whole row (N = {n + 1})", fontsize=9)
     ax1.legend(fontsize=7)
     return fig
+
+
+def plot_recovered_stencil(fields: xr.Dataset | None, models: Sequence[str], *, k: float = 1.0,
+                           mass: str = "consistent", seed: int | None = None) -> Figure:
+    """:func:`plot_stencil` for the first of ``models`` (linear-class names) whose ``G_hat``
+    trained on fem is in ``fields`` (``greens/N{res}.nc``); a placeholder saying what is
+    missing otherwise. The generating stencil is :func:`generating_stencil` with ``mass``."""
+    have = (set(map(str, fields["model"].values))
+            if fields is not None and "model" in fields.coords else set())
+    found = [m for m in models if m in have]
+    if not found or "fem" not in set(map(str, fields["train_space"].values)):
+        why = ("no linear model in the study" if not models else
+               f"no G_hat of {', '.join(models)} trained on fem")
+        return placeholder_figure("Recovered stencil", why)
+    N = int(fields.attrs.get("resolution", fields.sizes["x"] + 1))
+    seed = int(fields["seed"].values[0]) if seed is None else int(seed)
+    G_hat = fields["G_hat"].sel(model=found[0], train_space="fem", seed=seed).transpose("x", "s")
+    learned = inverse_middle_row(G_hat.values, 1.0 / N, k)
+    return plot_stencil(learned, generating_stencil(N, k, mass),
+                        title=f"{found[0]} trained on fem ({mass} mass), N = {N}")

@@ -1,0 +1,145 @@
+"""Build ``results/report.html`` from the results files and the figures (the report stage).
+
+Missing pieces never stop the build: a missing results file or figure becomes a line in the
+report's "Missing" section and the parts that needed it say "not available". A results file
+from another config (spaces, resolutions, seeds or models the study did not ask for) is refused
+with :class:`~greenbench.report.expected.ResultsMismatchError` naming the file and the mismatch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import yaml
+
+from greenbench.io import atomic_path, read_netcdf
+from greenbench.plots.table import formatted_scorecard, scorecard_frame
+from greenbench.provenance import created_time, git_commit
+from greenbench.report.captions import caption_for
+from greenbench.report.expected import Expected, check_results
+from greenbench.report.findings import Evidence, Finding, all_findings
+from greenbench.report.html import FigureItem, RunInfo, render_html
+from greenbench.report.missing import Gap, find_gaps
+
+RESULT_KEYS: tuple[str, ...] = (
+    "crossval", "bounds", "convergence", "greens", "greens_fields", "scorecard")
+"""Keys of the ``results`` mapping: the analysis outputs (``greens_fields`` is
+``greens/N{finest}.nc``; ``scorecard`` is optional, else the scorecard is read from crossval)."""
+
+VERSIONED = ("greenbench", "numpy", "scipy", "xarray", "matplotlib", "torch", "h5py",
+             "snakemake", "submitit")
+
+TITLE = "greenbench report"
+QUESTION = ("Has a model learned the Green's function of -k u'' = f on (0, 1), u(0) = u(1) = 0, "
+            "or only the function space of its training data? (a reproduction of arXiv "
+            "2506.15199)")
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    """What went into a report: its findings and gaps (for logs and tests)."""
+
+    path: str
+    findings: list[Finding]
+    gaps: list[Gap]
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and the packages the study ran with (``not installed`` if absent);
+    read from package metadata, so nothing heavy (torch) is imported."""
+    out = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _load(results: Mapping[str, str | os.PathLike | None]):
+    loaded, names = {}, {}
+    for key, path in results.items():
+        if key not in RESULT_KEYS:
+            raise ValueError(f"unknown results key {key!r}; allowed: {', '.join(RESULT_KEYS)}")
+        names[key] = str(path) if path else f"{key}.nc"
+        loaded[key] = read_netcdf(path) if path and Path(path).exists() else None
+    return loaded, names
+
+
+def _provenance_line(ds, config_hash: str) -> str:
+    if ds is None:
+        return "missing"
+    a = ds.attrs
+    text = (f"config {a.get('config_hash', '?')}, commit {a.get('git_commit', '?')}, "
+            f"greenbench {a.get('greenbench_version', '?')}, created {a.get('created', '?')}")
+    if config_hash and a.get("config_hash") not in (None, "", config_hash):
+        text += f" -- WARNING: made with another config (this report's is {config_hash})"
+    return text
+
+
+def build_report(out: str | os.PathLike, *, config: Mapping,
+                 results: Mapping[str, str | os.PathLike | None],
+                 figures: Sequence[str | os.PathLike], config_hash: str = "") -> ReportSummary:
+    """Read the results and figures, judge the findings, and write the HTML report atomically.
+
+    Parameters
+    ----------
+    out : path
+        ``results/report.html``.
+    config : mapping
+        The validated study config (what was run; the expected models/spaces/N/seeds).
+    results : mapping
+        :data:`RESULT_KEYS` -> path (a path that does not exist, or None, counts as missing).
+    figures : sequence of paths
+        PNG files ``{stem}.png`` in report order; captions from
+        :mod:`greenbench.report.captions`. A missing file is reported, not fatal.
+    config_hash : str
+        Hash of ``config`` (:func:`greenbench.provenance.config_hash`).
+    """
+    expected = Expected.from_config(config)
+    loaded, names = _load(results)
+    for key, ds in loaded.items():
+        if ds is not None:
+            check_results(names[key], ds, expected)
+    gaps = find_gaps({k: v for k, v in loaded.items() if k != "scorecard"}, expected, names)
+    ev = Evidence(expected, loaded.get("crossval"), loaded.get("bounds"),
+                  loaded.get("convergence"), loaded.get("greens"), loaded.get("greens_fields"))
+    findings = all_findings(ev)
+
+    score_src = loaded.get("scorecard") or loaded.get("crossval")
+    scorecard = None
+    if score_src is not None and "scorecard" in score_src:
+        scorecard = formatted_scorecard(scorecard_frame(score_src,
+                                                        models=expected.operator_models))
+
+    items = []
+    for path in figures:
+        path = Path(path)
+        title, caption = caption_for(path.stem)
+        png = path.read_bytes() if path.exists() else None
+        if png is None:
+            gaps.append(Gap("figure", path.name, "not drawn"))
+        items.append(FigureItem(path.stem, title, caption, png))
+
+    plain = json.loads(json.dumps(dict(config), default=str))
+    run = RunInfo(versions=versions(), git_commit=git_commit(), config_hash=config_hash,
+                  created=created_time(),
+                  config_text=yaml.safe_dump(plain, sort_keys=False, default_flow_style=None),
+                  inputs=[(names[k], _provenance_line(ds, config_hash))
+                          for k, ds in loaded.items()])
+    foreign = [names[k] for k, ds in loaded.items() if ds is not None and config_hash
+               and ds.attrs.get("config_hash") not in (None, "", config_hash)]
+    notes = ([f"Made with another config hash than this report's ({config_hash}): "
+              + ", ".join(foreign)] if foreign else [])
+    page = render_html(title=f"{TITLE}: {expected.pde}", question=QUESTION, run=run,
+                       scorecard=scorecard, findings=findings, figures=items, gaps=gaps,
+                       notes=notes)
+    with atomic_path(out) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    return ReportSummary(str(out), findings, gaps)

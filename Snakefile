@@ -2,8 +2,12 @@
 # Thin entry point: config, validation, one rule file per stage, rule all.
 from greenbench.config import validate_config
 
+# The embedded default study, unless --configfile names another: snakemake would deep-merge the
+# two, so a small study file (spaces: {sin: [2]}) would silently keep cos1..cos8 and the models
+# of the default. --config key=value still overrides single keys of either.
+if not workflow.overwrite_configfiles:
 
-configfile: "config/config.yaml"
+    configfile: "config/config.yaml"
 
 
 # A bad config fails here, before any job runs, naming the key and the allowed values.

@@ -7,6 +7,7 @@ defaults come from the schema; the embedded default study is what an empty confi
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 import yaml
@@ -120,3 +121,19 @@ def test_load_config_reads_yaml(tmp_path):
     assert cfg["n_samples"] == 20 and space_names(cfg["spaces"]) == ["poly1"]
     (tmp_path / "empty.yaml").write_text("")
     assert load_config(tmp_path / "empty.yaml") == validate_config({})
+
+
+def test_command_line_strings_are_converted_to_the_schema_types():
+    """snakemake --config parses nested values with YAML's BaseLoader: all strings."""
+    cfg = validate_config({"resolutions": ["32", "64"], "k": "2.5", "n_samples": "20",
+                           "spaces": {"sin": ["3"], "fem": "true"},
+                           "coefficients": {"scale": "1e-1"}})
+    assert cfg["resolutions"] == [32, 64] and cfg["k"] == 2.5 and cfg["n_samples"] == 20
+    assert cfg["spaces"]["sin"] == [3] and cfg["spaces"]["fem"] is True
+    assert cfg["coefficients"]["scale"] == 0.1
+    for bad, needle in [({"k": "nan"}, "config key k"),
+                        ({"resolutions": ["3.5"]}, "resolutions[0]"),
+                        ({"spaces": {"fem": "maybe"}}, "spaces.fem"),
+                        ({"spaces": {"sin": ["9"]}}, "sin9 is not a function space")]:
+        with pytest.raises(ConfigError, match=re.escape(needle)):
+            validate_config(bad)

@@ -7,6 +7,8 @@ values. Defaults from the schema are filled in.
 from __future__ import annotations
 
 import copy
+import math
+import re
 from pathlib import Path
 
 import jsonschema
@@ -82,10 +84,47 @@ def _fill_defaults(instance: dict, schema: dict) -> None:
                 _fill_defaults(value, extra)
 
 
+_INT_TEXT = re.compile(r"[+-]?[0-9]+")
+
+
+def _coerce(value: object, schema: object) -> object:
+    """Turn strings into the integers, numbers and booleans the schema asks for.
+
+    Snakemake parses ``--config`` values with YAML's BaseLoader, so nested values arrive as
+    strings: ``--config resolutions='[32,64]'`` gives ``['32', '64']``. Strings that do not
+    parse (or parse to a non-finite number) are left for the validator to reject."""
+    if not isinstance(schema, dict):
+        return value
+    kind = schema.get("type")
+    if isinstance(value, str):
+        text = value.strip()
+        if kind == "integer" and _INT_TEXT.fullmatch(text):
+            return int(text)
+        if kind == "number":
+            try:
+                number = float(text)
+            except ValueError:
+                return value
+            return number if math.isfinite(number) else value
+        if kind == "boolean" and text.lower() in ("true", "false"):
+            return text.lower() == "true"
+        return value
+    if isinstance(value, list):
+        return [_coerce(v, schema.get("items")) for v in value]
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        return {k: _coerce(v, props.get(k, extra)) for k, v in value.items()}
+    return value
+
+
 def validate_config(config: dict, schema: dict | None = None) -> dict:
-    """Return a validated copy of ``config`` with defaults filled; raise :class:`ConfigError`."""
+    """Return a validated copy of ``config`` with defaults filled; raise :class:`ConfigError`.
+
+    Strings standing for numbers or booleans where the schema wants those are converted first
+    (see :func:`_coerce`; this is how ``--config`` values reach the workflow)."""
     schema = load_schema() if schema is None else schema
-    cfg = copy.deepcopy(dict(config))
+    cfg = _coerce(copy.deepcopy(dict(config)), schema)
     _fill_defaults(cfg, schema)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(cfg), key=lambda e: list(e.absolute_path))

@@ -1,0 +1,205 @@
+"""greenbench.hpc on the local and debug executors, with toy task functions (tests/hpc_toys.py).
+
+Oracles: a toy's result is a known deterministic function of its inputs (``expected_acc``), also
+when it was interrupted and resumed from its checkpoint; timestamps recorded by the tasks bound
+how many ran at once; files on disk say what ran.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cloudpickle
+import hpc_toys
+import pytest
+import yaml
+from greenbench import hpc
+from greenbench.hpc import ClusterSettings, ClusterSettingsError, chunks, run_tasks
+from hpc_toys import Toy, expected_acc, run_toy, toy_done, toy_load
+
+cloudpickle.register_pickle_by_value(hpc_toys)  # submitit workers do not see tests/ on sys.path
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _name(t: Toy) -> str:
+    return t.name
+
+
+def _run(tasks, settings, tmp_path, **kw):
+    kw.setdefault("checkpoint_dir", tmp_path / "ckpt")
+    return run_tasks(run_toy, tasks, settings, tmp_path / "logs", name=_name, done=toy_done,
+                     load_done=toy_load, **kw)
+
+
+# ------------------------------------------------------------------------------ settings
+def test_defaults_and_shipped_cluster_files_are_valid():
+    assert ClusterSettings().executor == "local"
+    files = sorted((ROOT / "config" / "cluster").glob("*.yaml"))
+    assert {"local.yaml", "slurm.yaml", "debug.yaml"} <= {f.name for f in files}
+    for f in files:
+        s = hpc.load_cluster_settings(f)
+        assert s.executor in hpc.EXECUTORS
+    assert hpc.load_cluster_settings(ROOT / "config/cluster/slurm.yaml").executor == "slurm"
+
+
+@pytest.mark.parametrize("raw, key, allowed", [
+    ({"executor": "pbs"}, "executor", "one of ['local', 'debug', 'slurm', 'auto']"),
+    ({"cpus_per_task": 0}, "cpus_per_task", "an integer >= 1"),
+    ({"gpus_per_task": 1.5}, "gpus_per_task", "an integer >= 0"),
+    ({"array_parallelism": True}, "array_parallelism", "an integer >= 1"),
+    ({"timeout_min": 0}, "timeout_min", "a number > 0"),
+    ({"mem_gb": -4}, "mem_gb", "a number > 0"),
+    ({"partition": ""}, "partition", "a non-empty string"),
+    ({"timeout_min": 1, "signal_delay_s": 60}, "signal_delay_s", "fewer seconds than timeout_min"),
+    ({"slurm_additional_parameters": ["gres"]}, "slurm_additional_parameters", "a mapping"),
+    ({"setup": "module load cuda"}, "setup", "a list of shell lines"),
+])
+def test_bad_setting_names_file_key_and_allowed_values(tmp_path, raw, key, allowed):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ClusterSettingsError) as err:
+        hpc.load_cluster_settings(path)
+    msg = str(err.value)
+    assert str(path) in msg and f"key {key} is" in msg and allowed in msg
+
+
+def test_unknown_key_lists_allowed_keys(tmp_path):
+    path = tmp_path / "typo.yaml"
+    path.write_text("executor: slurm\npartion: gpu\n")
+    with pytest.raises(ClusterSettingsError, match=r"unknown key\(s\) \['partion'\]; allowed keys: "
+                                                   r"\[.*'partition'"):
+        hpc.load_cluster_settings(path)
+    with pytest.raises(ClusterSettingsError, match="does not exist"):
+        hpc.load_cluster_settings(tmp_path / "missing.yaml")
+    with pytest.raises(ClusterSettingsError, match="executor"):
+        ClusterSettings(executor="condor")
+
+
+def test_auto_executor_is_slurm_exactly_when_srun_is_on_path(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert ClusterSettings(executor="auto").resolved_executor() == "local"
+    srun = tmp_path / "srun"
+    srun.write_text("#!/bin/sh\n")
+    srun.chmod(0o755)
+    assert ClusterSettings(executor="auto").resolved_executor() == "slurm"
+    assert ClusterSettings(executor="local").resolved_executor() == "local"
+
+
+def test_local_threads_for_snakemake():
+    s = ClusterSettings(cpus_per_task=2, array_parallelism=3)
+    assert [s.local_threads(n) for n in (1, 2, 5)] == [2, 4, 6]
+    debug = ClusterSettings(executor="debug", cpus_per_task=2, array_parallelism=3)
+    assert debug.local_threads(5) == 2
+    assert ClusterSettings(executor="slurm", cpus_per_task=8).local_threads(5) == 1
+
+
+@pytest.mark.parametrize("n, size", [(0, 3), (1, 0), (7, 3), (25, 25), (25, 0), (10, 1)])
+def test_chunks_partition_in_order(n, size):
+    members = [(f"s{i}", i % 2) for i in range(n)]
+    out = chunks(members, size)
+    assert [m for c in out for m in c] == members
+    want = size or max(n, 1)
+    assert all(len(c) == want for c in out[:-1]) and all(0 < len(c) <= want for c in out)
+    assert len(out) == (0 if n == 0 else -(-n // want))
+    with pytest.raises(ValueError, match="chunk size"):
+        chunks(members, -1)
+
+
+def test_names_must_be_unique(tmp_path):
+    tasks = [Toy("a", 1, str(tmp_path)), Toy("a", 2, str(tmp_path))]
+    with pytest.raises(ValueError, match=r"repeated: \['a'\]"):
+        _run(tasks, ClusterSettings(executor="debug"), tmp_path)
+
+
+def test_safe_name_and_fresh_folders(tmp_path):
+    assert hpc.safe_name("linear/N32 poly1:0") == "linear_N32_poly1_0"
+    a, b = hpc.new_run_folder(tmp_path), hpc.new_run_folder(tmp_path)
+    assert a != b and a.is_dir() and b.is_dir() and a.parent == b.parent == tmp_path
+
+
+# ------------------------------------------------------------------------------ running
+@pytest.mark.parametrize("executor", ["debug", "local"])
+def test_failure_is_named_with_log_and_others_kept_then_rerun_resubmits_only_it(tmp_path, executor):
+    marker = tmp_path / "fail-t2"
+    marker.touch()
+    out = str(tmp_path / "out")
+    tasks = [Toy(f"t{i}", i, out, steps=3, fail_if=str(marker) if i == 2 else None)
+             for i in range(4)]
+    s = ClusterSettings(executor=executor, array_parallelism=4, poll_s=0.1)
+    rep = _run(tasks, s, tmp_path)
+    assert rep.executor == executor and not rep.ok and rep.skipped == ()
+    assert sorted(rep.results) == ["t0", "t1", "t3"]
+    assert all(rep.results[t.name]["acc"] == expected_acc(t) for t in tasks if t.name != "t2")
+    (f,) = rep.failures
+    assert f.name == "t2" and f.error == "ValueError: toy failure in t2"
+    assert Path(f.log).is_file() and "toy failure in t2" in Path(f.log).read_text()
+    assert [toy_done(t) for t in tasks] == [True, True, False, True]  # others' outputs kept
+    with pytest.raises(hpc.TasksFailedError) as err:
+        rep.raise_for_failures("training task")
+    assert "1 of 4 training tasks failed" in str(err.value) and f.log in str(err.value)
+
+    marker.unlink()  # "fix" the bug and rerun: only t2 runs again
+    rep2 = _run(tasks, s, tmp_path)
+    assert rep2.ok and rep2.skipped == ("t0", "t1", "t3") and rep2.folder != rep.folder
+    assert rep2.results == {**rep.results, "t2": rep2.results["t2"]}
+    assert rep2.results["t2"]["acc"] == expected_acc(tasks[2])
+    if executor == "local":
+        assert len(rep2.job_ids) == 1 and rep2.results["t2"]["pid"] != os.getpid()
+    else:
+        assert rep2.job_ids == () and rep2.results["t2"]["pid"] == os.getpid()
+
+
+def test_checkpoint_removed_after_success_and_nothing_to_do(tmp_path):
+    out = str(tmp_path / "out")
+    tasks = [Toy("only", 1, out, steps=2)]
+    rep = _run(tasks, ClusterSettings(executor="debug"), tmp_path)
+    assert rep.ok and not list((tmp_path / "ckpt").iterdir())
+    rep2 = _run(tasks, ClusterSettings(executor="local"), tmp_path)
+    assert rep2.skipped == ("only",) and rep2.job_ids == () and rep2.results == rep.results
+
+
+def test_local_parallelism_cap_and_thread_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")
+    out = str(tmp_path / "out")
+    tasks = [Toy(f"p{i}", i, out, steps=3, step_s=0.1) for i in range(3)]
+    rep = _run(tasks, ClusterSettings(executor="local", array_parallelism=1, cpus_per_task=1,
+                                      poll_s=0.05), tmp_path)
+    spans = sorted((r["t0"], r["t1"]) for r in rep.results.values())
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))  # never two at once
+    assert {r["omp"] for r in rep.results.values()} == {"1"}
+    assert os.environ["OMP_NUM_THREADS"] == "7"  # the parent's environment is restored
+
+
+@pytest.mark.slow
+def test_local_timeout_requeues_and_resumes_from_checkpoint(tmp_path):
+    # 24 steps of 0.25 s = 6 s of work; the local executor signals after 2 s (timeout 4 s minus
+    # delay 2 s), the task checkpoints, is restarted, and resumes where it stopped.
+    out = str(tmp_path / "out")
+    task = Toy("long", 11, out, steps=24, step_s=0.25)
+    s = ClusterSettings(executor="local", timeout_min=4 / 60, signal_delay_s=2, max_requeue=8,
+                        poll_s=0.2)
+    rep = _run([task], s, tmp_path)
+    assert rep.ok, rep.failures
+    r = rep.results["long"]
+    assert r["starts"] >= 2, "the task was never interrupted: the test proves nothing"
+    assert r["acc"] == expected_acc(task)
+    assert not any((tmp_path / "ckpt").iterdir())
+
+
+def test_requeue_exhausted_is_a_named_failure(tmp_path):
+    out = str(tmp_path / "out")
+    task = Toy("endless", 3, out, steps=10_000, step_s=0.1)
+    s = ClusterSettings(executor="local", timeout_min=2 / 60, signal_delay_s=1, max_requeue=0,
+                        poll_s=0.2)
+    rep = _run([task], s, tmp_path)
+    (f,) = rep.failures
+    assert f.name == "endless" and "timed-out too many times" in Path(f.log).read_text()
+    assert not toy_done(task)
+
+
+def test_no_submitit_outside_hpc_run():
+    """greenbench.hpc.run is the only module importing submitit."""
+    offenders = [p.relative_to(ROOT) for p in (ROOT / "lib").rglob("*.py")
+                 if "import submitit" in p.read_text() or "from submitit" in p.read_text()]
+    assert offenders == [Path("lib/greenbench/hpc/run.py")]

@@ -28,7 +28,7 @@ CAPTIONS: dict[str, tuple[str, str]] = {
         "the trained weights' distance to the Thm 3.2 limit W*."),
     "convergence": (
         "Thm 3.1: FD parameter error vs dx",
-        "Relative error of the learned coefficient |w - k|/|k| against the grid spacing, per "
+        "Relative error of the learned coefficient, abs(w - k)/k, against the grid spacing, per "
         "family and stencil order q: look for lines parallel to the dashed slope-q reference "
         "when p >= q, and open markers at machine precision (exact) when p < q for poly data."),
     "parameter_error": (

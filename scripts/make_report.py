@@ -1,0 +1,42 @@
+"""Snakemake adapter: write results/report.html (greenbench.report.build_report).
+
+Outside Snakemake (any missing results file is listed in the report, not fatal):
+    python scripts/make_report.py config/config.yaml results/poisson1d out.html FIG.png...
+"""
+
+import logging
+import sys
+from pathlib import Path
+
+from greenbench.config import load_config
+from greenbench.provenance import config_hash
+from greenbench.report import build_report
+
+
+def main(config: dict, results: dict, figures: list, out: str, hash_: str = "") -> None:
+    summary = build_report(out, config=config, results=results, figures=figures,
+                           config_hash=hash_)
+    verdicts = [f.verdict for f in summary.findings]
+    logging.info("wrote %s: %d findings (%s), %d missing items", out, len(verdicts),
+                 ", ".join(f"{v}: {verdicts.count(v)}" for v in sorted(set(verdicts))),
+                 len(summary.gaps))
+    for gap in summary.gaps:
+        logging.warning("not in the results: %s %s: %s", gap.kind, gap.what, gap.detail)
+
+
+if "snakemake" in globals():
+    sm = snakemake  # noqa: F821
+    logging.basicConfig(filename=sm.log[0], level=logging.INFO, force=True,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    keys = ("crossval", "bounds", "convergence", "greens", "greens_fields")
+    main(dict(sm.params.config), {k: sm.input[k] for k in keys}, list(sm.input.figures),
+         sm.output[0], sm.params.config_hash)
+elif __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    cfg = load_config(sys.argv[1])
+    res = Path(sys.argv[2])
+    finest = max(cfg["resolutions"])
+    files = {"crossval": res / "crossval.nc", "bounds": res / "bounds.nc",
+             "convergence": res / "convergence.nc", "greens": res / "greens.nc",
+             "greens_fields": res / "greens" / f"N{finest}.nc"}
+    main(cfg, files, sys.argv[4:], sys.argv[3], config_hash(cfg))

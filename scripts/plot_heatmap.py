@@ -1,0 +1,34 @@
+"""Snakemake adapter: the log10-MSE cross-validation heatmap of one model.
+
+The colour range is computed over every operator model of the study, so each heatmap job
+draws on the same scale. Outside Snakemake:
+    python scripts/plot_heatmap.py results/poisson1d/crossval.nc MODEL out.png
+"""
+
+import logging
+import sys
+
+from greenbench.io import read_netcdf
+from greenbench.plots import heatmap_limits, plot_heatmap, save_figure
+from greenbench.plots.heatmap import finest_resolution
+
+
+def main(crossval: str, model: str, out: str, *, models=None, spaces=None,
+         resolution=None) -> None:
+    cv = read_netcdf(crossval)
+    res = finest_resolution(cv) if resolution is None else int(resolution)
+    models = list(models) if models is not None else [str(m) for m in cv["model"].values]
+    limits = heatmap_limits(cv, res, models=models, spaces=spaces)
+    save_figure(plot_heatmap(cv, model, resolution=res, limits=limits, spaces=spaces), out)
+    logging.info("wrote %s: model %s, N=%d, log10 MSE range %s", out, model, res, limits)
+
+
+if "snakemake" in globals():
+    sm = snakemake  # noqa: F821
+    logging.basicConfig(filename=sm.log[0], level=logging.INFO, force=True,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    main(sm.input.crossval, sm.params.model, sm.output[0], models=sm.params.models,
+         spaces=sm.params.spaces, resolution=sm.params.resolution)
+elif __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    main(*sys.argv[1:4])

@@ -1,0 +1,196 @@
+"""Figures render from contract data: valid PNGs of the expected size, one colour scale across
+models, cell reduction and status, canonical ordering, stencil oracles, determinism."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import xarray as xr
+from greenbench import plots
+from greenbench.pde import greens_matrix
+from greenbench.plots._common import DPI, family_groups
+from greenbench.plots.heatmap import DIVERGED, MISSING, OK, heatmap_cells
+from greenbench.report.html import png_size
+from greenbench.report.synthetic import synthetic_results
+from matplotlib.collections import PathCollection
+
+SPACES = ["poly1", "poly2", "poly8", "cos1", "cos2", "sin1", "sin2", "sin8", "fem"]
+MODELS = {"linear": "linear", "mlp": "mlp", "fno": "fno", "fd": "fd", "pinn": "pinn"}
+
+
+@pytest.fixture(scope="module")
+def results():
+    return synthetic_results(SPACES, [16, 32], [0, 1], MODELS)
+
+
+def png_bytes(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def test_heatmap_png_valid_and_sized(results, tmp_path):
+    path = tmp_path / "figures" / "heatmap_linear.png"
+    plots.save_figure(plots.plot_heatmap(results["crossval"], "linear"), path)
+    w, h = png_size(path.read_bytes())
+    assert (w, h) == (round(6.6 * DPI), round(5.8 * DPI))
+    assert not list(tmp_path.glob("figures/.*tmp*"))          # atomic write left nothing
+
+
+def test_heatmap_colour_scale_shared_across_models(results):
+    cv = results["crossval"]
+    # oracle: floor/ceil of the extreme per-cell mean log10 MSE over all models, computed here
+    # directly from the raw array (seeds not diverged, finite)
+    mse = cv["mse"].sel(resolution=32).transpose("model", "train_space", "test_space", "seed")
+    div = cv["diverged"].sel(resolution=32).transpose("model", "train_space", "seed").values
+    logs = np.log10(np.maximum(mse.values, plots.FLOOR))
+    logs = np.where(div[:, :, None, :] | ~np.isfinite(logs), np.nan, logs)
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning, match="Mean of empty"):
+        cell = np.nanmean(logs, axis=-1)                       # fully diverged rows -> NaN
+    want = (np.floor(np.nanmin(cell)), np.ceil(np.nanmax(cell)))
+    assert plots.heatmap_limits(cv, 32) == want
+    norms = set()
+    for model in ("linear", "mlp", "fno"):
+        for limits in (None, want):
+            fig = plots.plot_heatmap(cv, model, limits=limits)
+            norm = fig.axes[0].images[0].norm
+            norms.add((norm.vmin, norm.vmax))
+    assert norms == {want}
+
+
+def _tiny_crossval(mse: np.ndarray, diverged: np.ndarray, missing: np.ndarray) -> xr.Dataset:
+    dims4 = ("model", "train_space", "resolution", "seed")
+    return xr.Dataset(
+        dict(mse=(("model", "train_space", "test_space", "resolution", "seed"), mse),
+             diverged=(dims4, diverged), missing=(dims4, missing)),
+        coords=dict(model=["m"], train_space=["sin1", "sin2"], test_space=["sin1", "sin2"],
+                    resolution=[16], seed=[0, 1]))
+
+
+def test_heatmap_cells_geometric_mean_status():
+    mse = np.empty((1, 2, 2, 1, 2))
+    mse[0, 0, :, 0] = [[1e-4, 1e-2], [1e-6, 1e-8]]             # row sin1: seeds (1e-4, 1e-2)...
+    mse[0, 1, :, 0] = [[1e-3, np.nan], [1e-5, np.nan]]         # row sin2: seed 1 diverged
+    div = np.zeros((1, 2, 1, 2), dtype=bool)
+    div[0, 1, 0, 1] = True
+    miss = np.zeros_like(div)
+    cells = heatmap_cells(_tiny_crossval(mse, div, miss), "m", 16)
+    np.testing.assert_allclose(cells.log10_mse, [[-3.0, -7.0], [-3.0, -5.0]])
+    assert (cells.status == OK).all()
+    assert cells.n_diverged.tolist() == [0, 1]
+
+    div[0, 1, 0, 0] = True                                      # every seed of sin2 diverged
+    miss[0, 0, 0, :] = True                                     # sin1 never trained
+    cells = heatmap_cells(_tiny_crossval(mse, div, miss), "m", 16, spaces=["sin2", "sin1", "fem"])
+    assert cells.train_spaces == ["sin1", "sin2", "fem"]        # canonical order, fem added
+    assert (cells.status[0] == MISSING).all() and (cells.status[1, :2] == DIVERGED).all()
+    assert (cells.status[2] == MISSING).all()                   # fem: not in the file
+    assert cells.status[:, 2].tolist() == [MISSING, DIVERGED, MISSING]   # a diverged row stays
+    assert np.isnan(cells.log10_mse).all()
+    absent = heatmap_cells(_tiny_crossval(mse, div, miss), "other", 16)
+    assert (absent.status == MISSING).all()
+
+
+def test_canonical_space_order_and_groups():
+    names = plots.sort_spaces(["fem", "sin1", "poly2", "cos8", "poly1", "cos1"])
+    assert names == ["poly1", "poly2", "cos1", "cos8", "sin1", "fem"]
+    assert family_groups(names) == [("poly", 0, 2), ("cos", 2, 4), ("sin", 4, 5), ("fem", 5, 6)]
+    with pytest.raises(ValueError, match="unknown function space 'tan3'"):
+        plots.sort_spaces(["tan3"])
+
+
+def test_figures_are_deterministic(results):
+    a = png_bytes(plots.plot_heatmap(results["crossval"], "fno"))
+    b = png_bytes(plots.plot_heatmap(results["crossval"], "fno"))
+    assert a == b
+
+
+def test_bounds_plots_every_finite_cell(results):
+    b = results["bounds"]
+    fig = plots.plot_bounds(b, model="linear")
+    points = sum(len(c.get_offsets()) for c in fig.axes[0].collections
+                 if isinstance(c, PathCollection))
+    assert points == int(np.isfinite(b["measured_mse"].values).sum())
+    empty = b.assign(measured_mse=b["measured_mse"] * np.nan)
+    assert len(plots.plot_bounds(empty).axes[0].texts) == 2      # placeholder says why
+
+
+def test_convergence_reference_lines_have_slope_q(results):
+    fig = plots.plot_convergence(results["convergence"])
+    qs = [int(q) for q in results["convergence"]["q"].values]
+    slopes = {}
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            if line.get_label().startswith("slope"):
+                x, y = line.get_data()
+                slopes.setdefault(int(line.get_label().split()[1]), []).append(
+                    np.polyfit(np.log(x), np.log(y), 1)[0])
+    assert sorted(slopes) == qs
+    for q, got in slopes.items():
+        np.testing.assert_allclose(got, q, rtol=1e-12)
+    labels = [t.get_text() for ax in fig.axes for t in ax.get_legend().get_texts()]
+    assert any(lab.startswith("p=1: exact") for lab in labels)   # poly1, q=2 is exact
+
+
+def test_parameter_error_and_placeholders(results):
+    fig = plots.plot_parameter_error(results["convergence"])
+    assert len(fig.axes) == 2 and fig.axes[1].get_yscale() == "log"
+    nothing = xr.Dataset(coords=dict(resolution=[16]))
+    assert "no FD or PINN" in plots.plot_parameter_error(nothing).axes[0].texts[1].get_text()
+
+
+def test_greens_gallery_layout(results):
+    fields = results["greens_fields"][32]
+    fig = plots.plot_greens_gallery(fields, results["greens"], models=["linear", "absent"])
+    image_axes = [ax for ax in fig.axes if ax.images]
+    # linear: exact + sin8, poly8, fem; absent: exact only (its three panels say "missing")
+    assert len(image_axes) == 4 + 1
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert texts.count("missing") == 3
+    norms = {(ax.images[0].norm.vmin, ax.images[0].norm.vmax) for ax in image_axes}
+    assert norms == {(-0.25, 0.25)}                             # max G = 1/4 at x = s = 1/2
+
+
+def test_stencil_oracles():
+    N = 32
+    row = plots.inverse_middle_row(greens_matrix(N), 1.0 / N)
+    mid = row.size // 2
+    np.testing.assert_allclose(row[mid - 1:mid + 2], [-1, 2, -1], atol=1e-9)
+    np.testing.assert_allclose(np.delete(row, [mid - 1, mid, mid + 1]), 0, atol=1e-9)
+    np.testing.assert_allclose(plots.generating_stencil(N, mass="lumped"), row, atol=1e-9)
+    # consistent mass: dx^2 M^{-1} K away from the boundary is the Fourier series of the symbol
+    # 6 (2 - 2 cos t) / (4 + 2 cos t); its coefficients are the stencil (quadrature oracle)
+    N = 64
+    t = 2 * np.pi * np.arange(4096) / 4096
+    symbol = 6 * (2 - 2 * np.cos(t)) / (4 + 2 * np.cos(t))
+    coef = [np.mean(symbol * np.cos(j * t)) for j in range(4)]
+    got = plots.generating_stencil(N)
+    mid = got.size // 2
+    np.testing.assert_allclose(got[mid:mid + 4], coef, atol=1e-10)
+    np.testing.assert_allclose(got[mid - 3:mid][::-1], coef[1:], atol=1e-10)
+
+
+def test_recovered_stencil_figure(results):
+    fields = results["greens_fields"][32]
+    fig = plots.plot_recovered_stencil(fields, ["linear"])
+    red = [ln for ln in fig.axes[0].get_lines() if ln.get_label() == "recovered (learned W)"][0]
+    blue = [ln for ln in fig.axes[0].get_lines() if ln.get_label().startswith("generating")][0]
+    np.testing.assert_allclose(red.get_ydata(), blue.get_ydata(), atol=1e-8)
+    missing = plots.plot_recovered_stencil(fields, [])
+    assert "no linear model" in missing.axes[0].texts[1].get_text()
+
+
+def test_scorecard_frame_and_table(results):
+    cv = results["crossval"]
+    frame = plots.scorecard_frame(cv, resolution=32, models=["fno", "nope", "linear"])
+    assert frame["model"].tolist() == ["fno", "linear"]
+    assert frame.loc[1, "out_of_span"] == float(
+        cv["scorecard"].sel(model="linear", resolution=32, metric="out_of_span"))
+    assert frame.loc[0, "diverged cells"] > 0                  # synthetic fno diverges once
+    fig = plots.plot_scorecard(frame)
+    table = fig.axes[0].tables[0]
+    assert table.get_celld()[(0, 0)].get_text().get_text() == "model"
+    with pytest.raises(KeyError, match="no 'scorecard' variable"):
+        plots.scorecard_frame(cv.drop_vars("scorecard"))

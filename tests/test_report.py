@@ -1,0 +1,295 @@
+"""The HTML report: builds from a results set with a missing model and lists it; every figure is
+embedded with its caption; results from another config are refused; verdicts follow the data;
+the page is self-contained and (in headless Chromium) every image loads."""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+import re
+import runpy
+import shutil
+import subprocess
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+from greenbench import plots
+from greenbench.config import validate_config
+from greenbench.io import write_netcdf
+from greenbench.report import (
+    Evidence,
+    Expected,
+    ResultsMismatchError,
+    all_findings,
+    build_report,
+    find_gaps,
+)
+from greenbench.report.captions import CAPTIONS, caption_for
+from greenbench.report.claims_operators import linear_blocks
+from greenbench.report.synthetic import synthetic_results
+
+ROOT = Path(__file__).resolve().parents[1]
+SPACES = {"poly": [1, 2, 8], "cos": [1, 2], "sin": [1, 2, 8], "fem": True}
+NAMES = ["poly1", "poly2", "poly8", "cos1", "cos2", "sin1", "sin2", "sin8", "fem"]
+CLASSES = {"linear": "linear", "mlp": "mlp", "fno": "fno", "fd": "fd", "pinn": "pinn"}
+RES, SEEDS = [16, 32], [0, 1]
+
+
+def study_config() -> dict:
+    return validate_config({"spaces": SPACES, "resolutions": RES, "train_seeds": SEEDS,
+                            "models": {m: {"class": c} for m, c in CLASSES.items()}})
+
+
+def write_results(tmp: Path, classes: dict[str, str]) -> dict[str, Path]:
+    """Synthetic results of the study for ``classes`` in ``tmp``, like the analysis writes."""
+    r = synthetic_results(NAMES, RES, SEEDS, classes)
+    paths = {k: tmp / f"{k}.nc" for k in ("crossval", "bounds", "convergence", "greens")}
+    for key, path in paths.items():
+        write_netcdf(r[key], path)
+    paths["greens_fields"] = tmp / "greens" / "N32.nc"
+    write_netcdf(r["greens_fields"][32], paths["greens_fields"])
+    return paths
+
+
+def draw_figures(tmp: Path, paths: dict[str, Path], models: list[str]) -> list[Path]:
+    """Every figure of the report, through the same scripts as the Snakemake rules."""
+    fig = tmp / "figures"
+    run = {"plot_scorecard": dict(input={"crossval": paths["crossval"]},
+                                  output=[fig / "scorecard.png"], params={"models": models})}
+    for m in models:
+        run[f"plot_heatmap:{m}"] = dict(
+            input={"crossval": paths["crossval"]}, output=[fig / f"heatmap_{m}.png"],
+            params={"model": m, "models": models, "spaces": NAMES, "resolution": 32})
+    run["plot_bounds"] = dict(input={"bounds": paths["bounds"]}, output=[fig / "bounds.png"],
+                              params={"models": ["linear"]})
+    run["plot_convergence"] = dict(
+        input={"convergence": paths["convergence"]},
+        output={"convergence": fig / "convergence.png",
+                "parameter_error": fig / "parameter_error.png"}, params={"resolution": 32})
+    run["plot_greens"] = dict(
+        input={"greens": paths["greens"], "fields": paths["greens_fields"]},
+        output={"gallery": fig / "greens.png", "stencil": fig / "stencil.png"},
+        params={"models": models, "linear_models": ["linear"], "k": 1.0,
+                "fem_mass": "consistent"})
+    for name, spec in run.items():
+        run_script(name.split(":")[0], tmp / "logs" / f"{name}.log", **spec)
+    return ([fig / "scorecard.png"] + [fig / f"heatmap_{m}.png" for m in models]
+            + [fig / f"{n}.png" for n in ("bounds", "convergence", "parameter_error", "greens",
+                                          "stencil")])
+
+
+class _IO(list):
+    """snakemake.input/output/params: positional and named access."""
+
+    def __init__(self, spec):
+        named = spec if isinstance(spec, dict) else {}
+        super().__init__([str(v) if isinstance(v, Path) else v for v in
+                          (named.values() if named else spec)])
+        for key, value in named.items():
+            setattr(self, key, [str(x) for x in value] if isinstance(value, list) and key ==
+                    "figures" else str(value) if isinstance(value, Path) else value)
+
+    def __getitem__(self, key):
+        return getattr(self, key) if isinstance(key, str) else super().__getitem__(key)
+
+
+def run_script(rule: str, log: Path, *, input, output, params) -> None:
+    """Run scripts/{rule}.py as Snakemake would: a ``snakemake`` object in its globals."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sm = types.SimpleNamespace(input=_IO(input), output=_IO(output), params=_IO(params),
+                               log=[str(log)])
+    script = "make_report" if rule == "report" else rule
+    runpy.run_path(str(ROOT / "scripts" / f"{script}.py"), init_globals={"snakemake": sm},
+                   run_name="__snakemake__")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A report from results where the configured model ``mlp`` is missing."""
+    tmp = tmp_path_factory.mktemp("report")
+    present = {m: c for m, c in CLASSES.items() if m != "mlp"}
+    paths = write_results(tmp, present)
+    figures = draw_figures(tmp, paths, ["linear", "mlp", "fno"])
+    out = tmp / "report.html"
+    run_script("report", tmp / "logs" / "report.log",
+               input={**paths, "figures": figures}, output=[out],
+               params={"config": study_config(), "config_hash": "h4test"})
+    return out, figures, paths
+
+
+@pytest.mark.slow
+def test_report_lists_missing_model(built):
+    out, _, _ = built
+    page = out.read_text()
+    missing = page[page.index('<h2 id="missing">'):]
+    assert re.search(r"<td>model</td><td>mlp</td><td>absent from crossval\.nc", missing)
+    assert "fno" in missing and "diverged" in missing            # synthetic fno diverges
+    assert "configured model(s) mlp of class mlp have no results" in page
+    log = (out.parent / "logs" / "report.log").read_text()
+    assert "not in the results: model mlp: absent from crossval.nc" in log
+
+
+@pytest.mark.slow
+def test_report_embeds_every_figure_with_caption(built):
+    out, figures, _ = built
+    page = out.read_text()
+    images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" width="(\d+)" '
+                        r'height="(\d+)"', page)
+    assert len(images) == len(figures) == 3 + 6
+    for fig, (data, w, h) in zip(figures, images, strict=True):
+        raw = base64.b64decode(data)
+        assert raw == fig.read_bytes()                          # in report order, unaltered
+        assert (int(w), int(h)) == plots_size(raw)
+        title, caption = caption_for(fig.stem)
+        assert f"<b>{html.escape(title)}.</b> {html.escape(caption)}</figcaption>" in page
+    # self-contained: no scripts, nothing fetched from elsewhere
+    assert "<script" not in page
+    assert not re.search(r'(src|href)="(?!data:|#)', page)
+
+
+def plots_size(raw: bytes) -> tuple[int, int]:
+    from greenbench.report.html import png_size
+
+    return png_size(raw)
+
+
+@pytest.mark.slow
+def test_report_says_what_was_run(built):
+    page = built[0].read_text()
+    for needle in ("h4test", "numpy version", "torch version", "python version",
+                   "greenbench git commit", "train_seeds", "report written"):
+        assert needle in page
+    findings = page[page.index('<h2 id="findings">'):page.index('<h2 id="figures">')]
+    assert findings.count("<tr><td>") == 18                     # every claim of section 8
+    assert "not measurable" in findings                          # noise, other PDEs
+
+
+def test_missing_file_and_figure_are_reported(tmp_path):
+    paths = write_results(tmp_path, {m: c for m, c in CLASSES.items()})
+    paths["bounds"].unlink()
+    fig = tmp_path / "figures" / "heatmap_linear.png"
+    plots.save_figure(plots.placeholder_figure("x", "y"), fig)
+    summary = build_report(tmp_path / "r.html", config=study_config(), results=paths,
+                           figures=[fig, tmp_path / "figures" / "bounds.png"])
+    page = (tmp_path / "r.html").read_text()
+    kinds = {(g.kind, Path(g.what).name) for g in summary.gaps}
+    assert ("file", "bounds.nc") in kinds and ("figure", "bounds.png") in kinds
+    assert "Figure not available: bounds.png" in page
+    thm = [f for f in summary.findings if f.source == "8.3 Thm 3.2"][0]
+    assert thm.verdict == "not measurable"
+
+
+def test_results_from_another_config_are_refused(tmp_path):
+    paths = write_results(tmp_path, {"linear": "linear"})
+    other = validate_config({"spaces": {"sin": [1, 2, 8], "poly": [1, 2, 8], "cos": [1, 2],
+                                        "fem": False}, "resolutions": RES,
+                             "train_seeds": SEEDS, "models": {"linear": {"class": "linear"}}})
+    with pytest.raises(ResultsMismatchError, match=r"crossval\.nc is from another config: "
+                                                   r"train_space \['fem'\] not in"):
+        build_report(tmp_path / "r.html", config=other, results=paths, figures=[])
+    coarse = validate_config({**study_config(), "resolutions": [16, 64]})
+    with pytest.raises(ResultsMismatchError, match=r"resolution \['32'\] not in"):
+        build_report(tmp_path / "r.html", config=coarse, results=paths, figures=[])
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_gaps_name_missing_seed_and_resolution():
+    r = synthetic_results(NAMES, RES, SEEDS, {"linear": "linear"})
+    ex = Expected("poisson1d", {"linear": "linear"}, tuple(NAMES), (16, 32, 64), (0, 1, 2))
+    gaps = find_gaps({"crossval": r["crossval"]}, ex)
+    whats = {(g.kind, g.what) for g in gaps}
+    assert ("resolution", "linear N=64") in whats and ("seed", "linear seed 2") in whats
+    cv = r["crossval"].copy(deep=True)
+    cv["missing"].loc[dict(model="linear", seed=1)] = True
+    gaps = find_gaps({"crossval": cv}, Expected("poisson1d", {"linear": "linear"},
+                                                tuple(NAMES), tuple(RES), tuple(SEEDS)))
+    assert [(g.kind, g.what) for g in gaps] == [("seed", "linear seed 1")]
+
+
+def test_linear_block_verdict_follows_the_cells():
+    r = synthetic_results(NAMES, RES, SEEDS, {"linear": "linear"})
+    ex = Expected("poisson1d", {"linear": "linear"}, tuple(NAMES), tuple(RES), tuple(SEEDS))
+    assert linear_blocks(Evidence(ex, r["crossval"])).verdict == "reproduced"
+    # same-family cells per resolution: poly 3x3 + cos 2x2 + sin 3x3 = 22; 44 in all
+    cv = r["crossval"].copy(deep=True)
+    cv["mse"].loc[dict(model="linear", train_space="poly8", test_space="poly1")] = 1e-3
+    f = linear_blocks(Evidence(ex, cv))
+    assert f.measured.startswith("42/44") and f.verdict == "reproduced"      # 95.5% >= FULL
+    cv["mse"].loc[dict(model="linear", train_space="sin1", test_space="sin2")] = 1e-20
+    f = linear_blocks(Evidence(ex, cv))                                       # 40/44 = 91%
+    assert f.measured.startswith("40/44") and f.verdict == "partly reproduced"
+    for space in ("poly8", "cos2", "sin8", "sin2", "poly2"):
+        cv["mse"].loc[dict(model="linear", train_space=space)] = 1e-3
+    assert linear_blocks(Evidence(ex, cv)).verdict == "not reproduced"
+
+
+def test_findings_without_results_are_not_measurable():
+    ex = Expected("poisson1d", {}, tuple(NAMES), tuple(RES), tuple(SEEDS))
+    found = all_findings(Evidence(ex))
+    assert len(found) == 18
+    assert {f.verdict for f in found} == {"not measurable"}
+
+
+def test_captions_match_workflow_rst():
+    for key, (_, text) in CAPTIONS.items():
+        rst = ROOT / "workflow" / "report" / f"{key}.rst"
+        assert " ".join(rst.read_text().split()) == text, f"{rst} out of step with captions.py"
+    with pytest.raises(KeyError, match="no caption for figure 'nonsense'"):
+        caption_for("nonsense")
+
+
+def test_report_is_deterministic(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    paths = write_results(tmp_path, {"linear": "linear"})
+    a = build_report(tmp_path / "a.html", config=study_config(), results=paths, figures=[])
+    build_report(tmp_path / "b.html", config=study_config(), results=paths, figures=[])
+    assert (tmp_path / "a.html").read_bytes() == (tmp_path / "b.html").read_bytes()
+    assert "2023-11-14T22:13:20+00:00" in (tmp_path / "a.html").read_text()
+    assert a.findings[0].verdict == "reproduced"
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_report_images_load_in_headless_chromium(built, tmp_path):
+    browser = _chromium()
+    if browser is None:
+        if os.environ.get("GREENBENCH_REQUIRE_BROWSER") == "1":
+            pytest.fail("GREENBENCH_REQUIRE_BROWSER=1 but no chromium on PATH "
+                        "(apt-get install --no-install-recommends chromium)")
+        pytest.skip("no chromium on PATH (set GREENBENCH_REQUIRE_BROWSER=1 to fail instead)")
+    out, figures, _ = built
+    probe = ("<script>window.addEventListener('load', function () {"
+             "var im = Array.from(document.images);"
+             "var ok = im.filter(function (i) { return i.complete && i.naturalWidth > 0; });"
+             "var p = document.createElement('pre'); p.id = 'probe';"
+             "p.textContent = 'IMAGES ' + ok.length + '/' + im.length;"
+             "document.body.appendChild(p); });</script>")
+    page = tmp_path / "probe.html"
+    page.write_text(out.read_text().replace("</body>", probe + "</body>"))
+    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+           "--virtual-time-budget=10000", "--dump-dom", page.as_uri()]
+    dom = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
+    found = re.search(r"IMAGES (\d+)/(\d+)", dom)
+    assert found, f"probe did not run; chromium printed: {dom[:500]!r}"
+    assert found.group(1) == found.group(2) == str(len(figures))
+
+
+def test_empty_study_report_builds(tmp_path):
+    """The default config has no models: the report still builds and says so."""
+    cfg = validate_config({"spaces": SPACES, "resolutions": RES})
+    summary = build_report(tmp_path / "r.html", config=cfg, results={
+        "crossval": tmp_path / "none.nc"}, figures=[])
+    assert [g.kind for g in summary.gaps] == ["file"]
+    assert np.all([f.verdict == "not measurable" for f in summary.findings])

@@ -1,0 +1,178 @@
+# Stage 4: figures and the HTML report.
+# Every input is an analysis output (results/{pde}/*.nc). Models, seeds or resolutions missing
+# inside them are drawn hatched / as placeholders and listed in the report's "Missing" section,
+# so the report builds from whatever the analysis could gather.
+from greenbench.report.expected import Expected
+
+REPORT = Expected.from_config(config)
+OPERATOR_MODELS = REPORT.operator_models
+LINEAR_MODELS = REPORT.models_of_class("linear")
+FINEST = max(RESOLUTIONS)
+FIGURES = f"results/{PDE}/figures"
+
+
+def analysis_file(name, pde=PDE):
+    return f"results/{pde}/{name}"
+
+
+def report_figures():
+    """Every figure of the report, in report order."""
+    heatmaps = [f"{FIGURES}/heatmap_{m}.png" for m in OPERATOR_MODELS]
+    rest = ["bounds", "convergence", "parameter_error", "greens", "stencil"]
+    return (
+        [f"{FIGURES}/scorecard.png"] + heatmaps + [f"{FIGURES}/{n}.png" for n in rest]
+    )
+
+
+rule plot_heatmap:
+    wildcard_constraints:
+        model="|".join(OPERATOR_MODELS) or "(?!)",
+    input:
+        crossval="results/{pde}/crossval.nc",
+    output:
+        report(
+            "results/{pde}/figures/heatmap_{model}.png",
+            caption="../report/heatmap.rst",
+            category="Cross-validation",
+            labels={"model": "{model}", "figure": "heatmap"},
+        ),
+    log:
+        "logs/{pde}/report/heatmap_{model}.log",
+    conda:
+        "../envs/greenbench.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    params:
+        model="{model}",
+        models=OPERATOR_MODELS,
+        spaces=SPACES,
+        resolution=FINEST,
+    script:
+        "../../scripts/plot_heatmap.py"
+
+
+rule plot_scorecard:
+    input:
+        crossval="results/{pde}/crossval.nc",
+    output:
+        report(
+            "results/{pde}/figures/scorecard.png",
+            caption="../report/scorecard.rst",
+            category="Scorecard",
+        ),
+    log:
+        "logs/{pde}/report/scorecard.log",
+    conda:
+        "../envs/greenbench.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        models=OPERATOR_MODELS,
+    script:
+        "../../scripts/plot_scorecard.py"
+
+
+rule plot_bounds:
+    input:
+        bounds="results/{pde}/bounds.nc",
+    output:
+        report(
+            "results/{pde}/figures/bounds.png",
+            caption="../report/bounds.rst",
+            category="Theory",
+        ),
+    log:
+        "logs/{pde}/report/bounds.log",
+    conda:
+        "../envs/greenbench.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        models=LINEAR_MODELS,
+    script:
+        "../../scripts/plot_bounds.py"
+
+
+rule plot_convergence:
+    input:
+        convergence="results/{pde}/convergence.nc",
+    output:
+        convergence=report(
+            "results/{pde}/figures/convergence.png",
+            caption="../report/convergence.rst",
+            category="Theory",
+        ),
+        parameter_error=report(
+            "results/{pde}/figures/parameter_error.png",
+            caption="../report/parameter_error.rst",
+            category="Theory",
+        ),
+    log:
+        "logs/{pde}/report/convergence.log",
+    conda:
+        "../envs/greenbench.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        resolution=FINEST,
+    script:
+        "../../scripts/plot_convergence.py"
+
+
+rule plot_greens:
+    input:
+        greens="results/{pde}/greens.nc",
+        fields=f"results/{{pde}}/greens/N{FINEST}.nc",
+    output:
+        gallery=report(
+            "results/{pde}/figures/greens.png",
+            caption="../report/greens.rst",
+            category="Green's functions",
+        ),
+        stencil=report(
+            "results/{pde}/figures/stencil.png",
+            caption="../report/stencil.rst",
+            category="Green's functions",
+        ),
+    log:
+        "logs/{pde}/report/greens.log",
+    conda:
+        "../envs/greenbench.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    params:
+        models=OPERATOR_MODELS,
+        linear_models=LINEAR_MODELS,
+        k=config["k"],
+        fem_mass=config["fem_mass"],
+    script:
+        "../../scripts/plot_greens.py"
+
+
+rule report:
+    input:
+        crossval=analysis_file("crossval.nc"),
+        bounds=analysis_file("bounds.nc"),
+        convergence=analysis_file("convergence.nc"),
+        greens=analysis_file("greens.nc"),
+        greens_fields=analysis_file(f"greens/N{FINEST}.nc"),
+        figures=report_figures(),
+    output:
+        "results/report.html",
+    log:
+        "logs/report.log",
+    conda:
+        "../envs/greenbench.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    params:
+        config=config,
+        config_hash=CONFIG_HASH,
+    script:
+        "../../scripts/make_report.py"

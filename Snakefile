@@ -16,6 +16,7 @@ config = validate_config(config)
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/analyze.smk"
 
 
 wildcard_constraints:

@@ -1,0 +1,162 @@
+"""The typed configuration of the analysis stage, built from Snakemake ``params:``."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from greenbench.spaces import parse_space, space_names
+
+PARAMETER_CLASSES: tuple[str, ...] = ("fd", "pinn")
+"""Model classes that learn a scalar parameter; every other class is an operator model."""
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """Everything the analysis needs to know about the study (see the ``analysis:`` schema).
+
+    Attributes
+    ----------
+    pde, k, master_seed, distribution, scale, noise, fem_mass
+        The study design (datasets are checked against it).
+    spaces, resolutions, seeds
+        The axes every results file must have.
+    rank_tol
+        Relative singular-value tolerance of a training span (Thm 3.2).
+    impulse_amplitude
+        Amplitude ``a`` of the impulses of Green's function extraction.
+    scorecard_factor, scorecard_floor
+        "Small" rule of the span-consistency score: ``rel_l2 <= max(factor * g, floor)``.
+    fd_orders, fd_exact_tol, confidence
+        Thm 3.1 stencil orders, round-off tolerance of an "exact" FD cell, CI level of rates.
+    stencil_halfwidth
+        Offsets ``-h..h`` of the stencil read off an inverted learned operator.
+    sample_sizes, quantity_space, quantity_resolution, quantity_models
+        Data-quantity study: training subset sizes, the one training space, its resolution
+        (``0``: the smallest), and ``{name: entry}`` of the neural models trained for it.
+    dropped_sample_sizes
+        Configured sizes above the training split (not run; recorded in ``convergence.nc``).
+    config_hash
+        Hash of the whole study config (provenance attribute of every file).
+    """
+
+    pde: str
+    spaces: tuple[str, ...]
+    resolutions: tuple[int, ...]
+    seeds: tuple[int, ...]
+    k: float = 1.0
+    master_seed: int = 0
+    distribution: str = "uniform"
+    scale: float = 1.0
+    noise: float = 0.0
+    fem_mass: str = "consistent"
+    rank_tol: float = 1e-10
+    impulse_amplitude: float = 1.0
+    scorecard_factor: float = 100.0
+    scorecard_floor: float = 1e-6
+    fd_orders: tuple[int, ...] = (2, 4, 6)
+    fd_exact_tol: float = 1e-12
+    confidence: float = 0.95
+    stencil_halfwidth: int = 3
+    sample_sizes: tuple[int, ...] = (2, 4, 8, 16, 32, 64, 128)
+    quantity_space: str = "sin4"
+    quantity_resolution: int = 0
+    quantity_models: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    dropped_sample_sizes: tuple[int, ...] = ()
+    config_hash: str = ""
+
+    def __post_init__(self):
+        for s in (*self.spaces, self.quantity_space):
+            parse_space(s)
+        if self.quantity_space not in self.spaces:
+            raise ValueError(f"analysis.data_quantity.train_space {self.quantity_space!r} is not "
+                             f"one of the study's spaces {list(self.spaces)}")
+        if self.quantity_resolution and self.quantity_resolution not in self.resolutions:
+            raise ValueError(f"analysis.data_quantity.resolution {self.quantity_resolution} is "
+                             f"not one of the study's resolutions {list(self.resolutions)}")
+        if not 0 < self.confidence < 1:
+            raise ValueError(f"analysis.confidence must be in (0, 1), got {self.confidence}")
+
+    @property
+    def quantity_N(self) -> int:
+        return self.quantity_resolution or min(self.resolutions)
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> AnalysisConfig:
+        """Build from a plain mapping (Snakemake ``params``); lists become tuples."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(params) - names)
+        if unknown:
+            raise ValueError(f"unknown analysis parameter(s) {unknown}; allowed: {sorted(names)}")
+        values = {key: tuple(v) if isinstance(v, list) else v for key, v in params.items()}
+        values["quantity_models"] = dict(params.get("quantity_models") or {})
+        return cls(**values)
+
+    def dataset_expect(self, space: str, N: int) -> dict[str, object]:
+        """Attributes a dataset of this study must carry (``io.check_dataset(expect=...)``)."""
+        return dict(pde=self.pde, N=int(N), space=space, k=float(self.k),
+                    distribution=self.distribution, scale=float(self.scale),
+                    noise=float(self.noise), fem_mass=self.fem_mass)
+
+
+def enabled_models(config: Mapping[str, Any]) -> dict[str, dict]:
+    """Enabled ``models:`` entries of a validated study config, in config order."""
+    return {m: dict(e) for m, e in (config.get("models") or {}).items() if e.get("enabled", True)}
+
+
+def quantity_models(config: Mapping[str, Any]) -> dict[str, dict]:
+    """``{name: entry}`` of the data-quantity study's neural model with the cheap budget
+    (``analysis.quantity_steps``), or ``{}`` when ``analysis.quantity_model`` is empty, absent
+    from ``models:``, disabled, or a parameter learner."""
+    a = config["analysis"]
+    name = a.get("quantity_model") or ""
+    entry = enabled_models(config).get(name)
+    if not name or entry is None or entry["class"] in PARAMETER_CLASSES:
+        return {}
+    train = dict(entry.get("train") or {}, steps=int(a["quantity_steps"]), checkpoint_every=0)
+    return {name: dict(entry, train=train)}
+
+
+def analysis_params(config: Mapping[str, Any], config_hash: str = "") -> dict[str, Any]:
+    """The analysis ``params:`` of a validated study config (plain types, for Snakemake).
+
+    Resolves the automatic choices: ``quantity_space`` empty -> ``sin4`` if the study has it,
+    else its first space; ``quantity_resolution`` 0 -> the smallest resolution; sample sizes
+    above the training split are moved to ``dropped_sample_sizes`` (if none is left, the whole
+    split is the one size)."""
+    from greenbench.data import split_sizes
+
+    a = config["analysis"]
+    spaces = space_names(config["spaces"])
+    resolutions = sorted(int(n) for n in config["resolutions"])
+    n_train = split_sizes(int(config["n_samples"]), float(config["test_fraction"]))[0]
+    sizes = [int(n) for n in a["sample_sizes"]]
+    return dict(
+        pde=config["pde"], spaces=spaces, resolutions=resolutions,
+        seeds=[int(s) for s in config["train_seeds"]], k=float(config["k"]),
+        master_seed=int(config["seed"]),
+        distribution=config["coefficients"]["distribution"],
+        scale=float(config["coefficients"]["scale"]), noise=float(config["noise"]),
+        fem_mass=config["fem_mass"], rank_tol=float(a["rank_tol"]),
+        impulse_amplitude=float(a["impulse_amplitude"]),
+        scorecard_factor=float(a["scorecard"]["small_factor"]),
+        scorecard_floor=float(a["scorecard"]["small_floor"]),
+        fd_orders=[int(q) for q in a["fd_orders"]], fd_exact_tol=float(a["fd_exact_tol"]),
+        confidence=float(a["confidence"]), stencil_halfwidth=int(a["stencil_halfwidth"]),
+        sample_sizes=[n for n in sizes if n <= n_train] or [n_train],
+        dropped_sample_sizes=[n for n in sizes if n > n_train],
+        quantity_space=a["quantity_space"] or ("sin4" if "sin4" in spaces else spaces[0]),
+        quantity_resolution=int(a["quantity_resolution"] or resolutions[0]),
+        quantity_models=quantity_models(config), config_hash=config_hash,
+    )
+
+
+def config_from_file(path: str) -> AnalysisConfig:
+    """Read, validate and convert a study config file (for running a script by hand)."""
+    from greenbench.config import load_config
+    from greenbench.provenance import config_hash
+
+    cfg = load_config(path)
+    return AnalysisConfig.from_params(analysis_params(cfg, config_hash(cfg)))

@@ -1,0 +1,216 @@
+"""The analysis stage over the files of a study: what ``scripts/analyze_*.py`` call.
+
+Reads datasets and training outputs (through :mod:`greenbench.io` and
+:func:`greenbench.train.load_trained`), checks that they belong to this study
+(:mod:`greenbench.analysis.checks`), runs the pure analysis functions and returns
+``xarray.Dataset`` objects; the scripts write them with :func:`greenbench.io.write_netcdf`.
+
+Per ``(model, N)`` an *evaluation* file (``results/{pde}/evaluate/{model}/N{res}.nc``) holds the
+cross-validation of every trained member and its impulse-response matrix, so each checkpoint is
+loaded once; ``crossval.nc``, ``greens.nc`` and ``bounds.nc`` aggregate them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from greenbench import io, pde
+from greenbench.analysis import greens as gr
+from greenbench.analysis.checks import ResultsMismatch, check_results
+from greenbench.analysis.config import AnalysisConfig
+from greenbench.analysis.crossval import Predictor, TestBank, crossval_part
+from greenbench.analysis.scorecard import scorecard
+from greenbench.provenance import provenance
+
+log = logging.getLogger(__name__)
+
+PathLike = str | os.PathLike
+
+
+def read_datasets(paths: Mapping[str, PathLike], cfg: AnalysisConfig,
+                  N: int) -> dict[str, io.Dataset]:
+    """Read ``{space: path}`` at resolution ``N``, each checked against the study's design."""
+    out = {}
+    for space, path in paths.items():
+        io.check_dataset(path, expect=cfg.dataset_expect(space, N))
+        out[space] = io.read_dataset(path, check=False)
+    return out
+
+
+def checkpoint_path(metrics_path: PathLike, space: str, seed: int) -> Path:
+    """``results/{pde}/train/{model}/N{res}/{space}/seed{s}.pt`` beside ``metrics.nc``."""
+    return Path(metrics_path).parent / space / f"seed{seed}.pt"
+
+
+def _module_predictor(path: Path, x: np.ndarray) -> Predictor:
+    from greenbench import train
+
+    module = train.load_trained(path)
+    return lambda f: train.predict(module, f, x)
+
+
+def evaluate_model(model: str, N: int, metrics_path: PathLike,
+                   dataset_paths: Mapping[str, PathLike], cfg: AnalysisConfig) -> xr.Dataset:
+    """Cross-validation and impulse responses of every trained member of ``(model, N)``.
+
+    A member whose ``.pt`` file is absent is marked ``missing`` (its values ``nan``).
+
+    Returns
+    -------
+    Dataset with the :func:`~greenbench.analysis.crossval.crossval_part` variables,
+    ``u_mean_square (test_space, resolution)`` and ``response (model, train_space, resolution,
+    seed, x, source)``: the ``(N-1, N+1)`` matrix of :func:`greens.response_matrix`.
+    """
+    metrics = io.read_netcdf(metrics_path)
+    check_results(metrics, metrics_path, model=model, pde=cfg.pde, N=N, spaces=cfg.spaces,
+                  seeds=cfg.seeds)
+    if "train_mse" not in metrics:
+        raise ResultsMismatch(metrics_path, [f"model {model!r} has no train_mse: not an "
+                                             f"operator model (fd/pinn are analysed in "
+                                             f"convergence.nc)"])
+    data = read_datasets(dataset_paths, cfg, N)
+    bank = TestBank.from_splits({s: data[s].split("test") for s in cfg.spaces})
+    x = pde.grid(N)
+    predictors: dict[tuple[str, int], Predictor | None] = {}
+    for space in cfg.spaces:
+        for seed in cfg.seeds:
+            path = checkpoint_path(metrics_path, space, seed)
+            if path.exists():
+                predictors[(space, seed)] = _module_predictor(path, x)
+            else:
+                log.warning("%s: no trained member %s; marked missing", model, path)
+                predictors[(space, seed)] = None
+    order = dict(train_space=list(cfg.spaces), seed=list(cfg.seeds))
+    train_mse = metrics["train_mse"].sel(order).transpose("train_space", "seed").values
+    diverged = metrics["diverged"].sel(order).transpose("train_space", "seed").values
+    part = crossval_part(model, str(metrics.attrs.get("class", model)), N, cfg.spaces,
+                         cfg.seeds, bank, predictors, train_mse, diverged)
+    R = np.full((len(cfg.spaces), len(cfg.seeds), N - 1, N + 1), np.nan)
+    for a, space in enumerate(cfg.spaces):
+        for b, seed in enumerate(cfg.seeds):
+            pred = predictors[(space, seed)]
+            if pred is not None:
+                with np.errstate(all="ignore"):
+                    R[a, b] = gr.response_matrix(pred, N, cfg.impulse_amplitude)
+    part["response"] = (("model", "train_space", "resolution", "seed", "x", "source"),
+                        R[None, :, None])
+    part["u_mean_square"] = (("test_space", "resolution"), bank.mean_square()[:, None])
+    part = part.assign_coords(x=x[1:-1], source=x)
+    part.attrs.update(provenance(cfg.config_hash), pde=cfg.pde,
+                      impulse_amplitude=float(cfg.impulse_amplitude), n_test=int(bank.f.shape[0]))
+    return part
+
+
+def _check_part(part: xr.Dataset, path: PathLike, cfg: AnalysisConfig) -> None:
+    check_results(part, path, pde=cfg.pde, spaces=cfg.spaces, seeds=cfg.seeds)
+    bad = [int(r) for r in part["resolution"].values if int(r) not in cfg.resolutions]
+    if bad:
+        raise ResultsMismatch(path, [f"resolution {bad} not in the study's {cfg.resolutions}"])
+
+
+def crossval_dataset(part_paths: Sequence[PathLike], cfg: AnalysisConfig) -> xr.Dataset:
+    """``crossval.nc``: every evaluation file on one grid, plus the scorecard.
+
+    Models are ordered as the parts come; a (model, N) without a part is all ``missing``."""
+    parts = [(p, io.read_netcdf(p)) for p in part_paths]
+    for p, part in parts:
+        _check_part(part, p, cfg)
+    models = list(dict.fromkeys(str(m) for _, part in parts for m in part["model"].values))
+    res, sp, seeds = list(cfg.resolutions), list(cfg.spaces), list(cfg.seeds)
+    nm, nt, nr, ns = len(models), len(sp), len(res), len(seeds)
+    mse = np.full((nm, nt, nt, nr, ns), np.nan)
+    rel = np.full_like(mse, np.nan)
+    tmse = np.full((nm, nt, nr, ns), np.nan)
+    div = np.zeros((nm, nt, nr, ns), dtype=bool)
+    miss = np.ones((nm, nt, nr, ns), dtype=bool)
+    ums = np.full((nt, nr), np.nan)
+    classes = np.array([""] * nm, dtype=object)
+    for _, part in parts:
+        sel = dict(train_space=sp, test_space=sp, seed=seeds)
+        for m in part["model"].values:
+            i = models.index(str(m))
+            classes[i] = str(part["model_class"].sel(model=m).item())
+            for N in part["resolution"].values:
+                r = res.index(int(N))
+                one = part.sel(model=m, resolution=N).sel(sel)
+                mse[i, :, :, r] = one["mse"].transpose("train_space", "test_space", "seed")
+                rel[i, :, :, r] = one["rel_l2"].transpose("train_space", "test_space", "seed")
+                for arr, name in ((tmse, "train_mse"), (div, "diverged"), (miss, "missing")):
+                    arr[i, :, r] = one[name].transpose("train_space", "seed").values
+                ums[:, r] = one["u_mean_square"].sel(test_space=sp).values
+    d5 = ("model", "train_space", "test_space", "resolution", "seed")
+    d4 = ("model", "train_space", "resolution", "seed")
+    cv = xr.Dataset(
+        dict(mse=(d5, mse), rel_l2=(d5, rel), train_mse=(d4, tmse), diverged=(d4, div),
+             missing=(d4, miss), model_class=(("model",), classes),
+             u_mean_square=(("test_space", "resolution"), ums)),
+        coords=dict(model=models, train_space=sp, test_space=sp, resolution=res, seed=seeds))
+    cv = cv.merge(scorecard(cv, cfg.scorecard_factor, cfg.scorecard_floor))
+    cv.attrs.update(provenance(cfg.config_hash), pde=cfg.pde, k=float(cfg.k),
+                    scorecard_factor=float(cfg.scorecard_factor),
+                    scorecard_floor=float(cfg.scorecard_floor))
+    return cv
+
+
+def greens_datasets(part_paths: Sequence[PathLike], cfg: AnalysisConfig
+                    ) -> tuple[xr.Dataset, dict[int, xr.Dataset]]:
+    """``greens.nc`` and ``{N: greens/N{res}.nc}`` from the evaluation files."""
+    parts = [(p, io.read_netcdf(p)) for p in part_paths]
+    for p, part in parts:
+        _check_part(part, p, cfg)
+    models = list(dict.fromkeys(str(m) for _, part in parts for m in part["model"].values))
+    res, sp, seeds = list(cfg.resolutions), list(cfg.spaces), list(cfg.seeds)
+    h = cfg.stencil_halfwidth
+    shape = (len(models), len(sp), len(res), len(seeds))
+    err, inv_err, cond = (np.full(shape, np.nan) for _ in range(3))
+    stencil = np.full(shape + (2 * h + 1,), np.nan)
+    ref_stencil = np.full((len(res), 2 * h + 1), np.nan)
+    fields = {}
+    for r, N in enumerate(res):
+        G = pde.greens_matrix(N, cfg.k)
+        A_int = gr.reference_interior_operator(N, cfg.k, cfg.fem_mass)
+        A_inv, ref_stencil[r], _ = gr.inverse_and_stencil(A_int, cfg.k, h, max_cond=np.inf)
+        G_hat = np.full((len(models), len(sp), len(seeds), N - 1, N - 1), np.nan)
+        for _, part in parts:
+            if N not in part["resolution"].values:
+                continue
+            for m in part["model"].values:
+                i = models.index(str(m))
+                R = part["response"].sel(model=m, resolution=N).sel(
+                    train_space=sp, seed=seeds).transpose("train_space", "seed", "x", "source")
+                G_hat[i] = R.values[..., 1:-1] * N
+                for a in range(len(sp)):
+                    for b in range(len(seeds)):
+                        W_int = R.values[a, b, :, 1:-1]
+                        err[i, a, r, b] = gr.greens_rel_error(G_hat[i, a, b], N, cfg.k)
+                        inv, stencil[i, a, r, b], cond[i, a, r, b] = gr.inverse_and_stencil(
+                            W_int, cfg.k, h, max_cond=1.0 / cfg.rank_tol)
+                        if inv is not None:
+                            inv_err[i, a, r, b] = np.linalg.norm(inv - A_inv) / np.linalg.norm(
+                                A_inv)
+        xi = pde.grid(N)[1:-1]
+        fields[N] = xr.Dataset(
+            dict(G_hat=(("model", "train_space", "seed", "x", "s"), G_hat), G=(("x", "s"), G)),
+            coords=dict(model=models, train_space=sp, seed=seeds, x=xi, s=xi),
+            attrs={**provenance(cfg.config_hash), "pde": cfg.pde, "N": int(N),
+                   "k": float(cfg.k), "impulse_amplitude": float(cfg.impulse_amplitude)})
+    fd3 = np.zeros(2 * h + 1)
+    fd3[h - 1: h + 2] = [-1.0, 2.0, -1.0]
+    d4 = ("model", "train_space", "resolution", "seed")
+    ds = xr.Dataset(
+        dict(greens_rel_error=(d4, err), inverse_rel_error=(d4, inv_err),
+             interior_cond=(d4, cond), stencil=(d4 + ("offset",), stencil),
+             stencil_reference=(("resolution", "offset"), ref_stencil),
+             fd_stencil_reference=(("offset",), fd3)),
+        coords=dict(model=models, train_space=sp, resolution=res, seed=seeds,
+                    offset=np.arange(-h, h + 1)),
+        attrs={**provenance(cfg.config_hash), "pde": cfg.pde, "k": float(cfg.k),
+               "fem_mass": cfg.fem_mass, "impulse_amplitude": float(cfg.impulse_amplitude),
+               "max_cond": 1.0 / cfg.rank_tol})
+    return ds, fields

@@ -1,0 +1,44 @@
+"""Snakemake adapter: Thm 3.1 (FD parameter bias, predicted and learned, rate fits), the PINN
+parameter error and the data-quantity study -> results/{pde}/convergence.nc.
+
+Outside Snakemake: python scripts/analyze_convergence.py CONFIG QUANTITY.nc OUT.nc [FD [PINN]]
+"""
+
+import logging
+import sys
+import time
+
+from greenbench.analysis.config import AnalysisConfig, config_from_file
+from greenbench.analysis.stage_theory import convergence_dataset
+from greenbench.io import read_netcdf, write_netcdf
+
+
+def main(cfg: AnalysisConfig, datasets: dict, fd: tuple | None, pinn: tuple | None,
+         quantity: str, out: str) -> None:
+    t0 = time.perf_counter()
+    ds = convergence_dataset(datasets, fd, pinn, read_netcdf(quantity), cfg)
+    write_netcdf(ds, out)
+    logging.info("wrote %s in %.1fs; fitted FD rates (learned):\n%s", out,
+                 time.perf_counter() - t0, ds.fd_rate.to_pandas().to_string())
+
+
+def _model(name, paths, cfg):
+    return None if not name else (name, dict(zip(cfg.resolutions, paths, strict=True)))
+
+
+if "snakemake" in globals():
+    sm = snakemake  # noqa: F821
+    logging.basicConfig(filename=sm.log[0], level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    cfg = AnalysisConfig.from_params(sm.params.analysis)
+    main(cfg, sm.params.datasets, _model(sm.params.fd_model, list(sm.input.fd), cfg),
+         _model(sm.params.pinn_model, list(sm.input.pinn), cfg), sm.input.quantity, sm.output[0])
+elif __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    cfg = config_from_file(sys.argv[1])
+    data = {N: {s: f"data/{cfg.pde}/{s}/N{N}.h5" for s in cfg.spaces} for N in cfg.resolutions}
+    names = sys.argv[4:6] + [None] * (2 - len(sys.argv[4:6]))
+    paths = {m: [f"results/{cfg.pde}/train/{m}/N{N}/metrics.nc" for N in cfg.resolutions]
+             for m in names if m}
+    main(cfg, data, _model(names[0], paths.get(names[0]), cfg),
+         _model(names[1], paths.get(names[1]), cfg), sys.argv[2], sys.argv[3])

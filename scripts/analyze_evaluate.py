@@ -1,0 +1,36 @@
+"""Snakemake adapter: evaluate one trained operator model at one N on every test split
+(cross-validation errors and impulse-response matrices) -> results/{pde}/evaluate/{model}/N{res}.nc.
+
+Outside Snakemake: python scripts/analyze_evaluate.py CONFIG MODEL N OUT.nc
+"""
+
+import logging
+import sys
+import time
+
+from greenbench.analysis.config import AnalysisConfig, config_from_file
+from greenbench.analysis.stage import evaluate_model
+from greenbench.io import write_netcdf
+
+
+def main(cfg: AnalysisConfig, model: str, N: int, metrics: str, datasets: dict, out: str):
+    t0 = time.perf_counter()
+    ds = evaluate_model(model, N, metrics, datasets, cfg)
+    write_netcdf(ds, out)
+    logging.info("wrote %s: %s at N=%d, %d missing member(s), %d diverged, in %.1fs", out, model,
+                 N, int(ds.missing.sum()), int(ds.diverged.sum()), time.perf_counter() - t0)
+
+
+if "snakemake" in globals():
+    sm = snakemake  # noqa: F821
+    logging.basicConfig(filename=sm.log[0], level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    res = int(sm.wildcards.res)
+    main(AnalysisConfig.from_params(sm.params.analysis), sm.wildcards.model, res,
+         sm.input.metrics, sm.params.datasets[res], sm.output[0])
+elif __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    config, model, res, out = sys.argv[1:5]
+    cfg, N = config_from_file(config), int(res)
+    main(cfg, model, N, f"results/{cfg.pde}/train/{model}/N{N}/metrics.nc",
+         {s: f"data/{cfg.pde}/{s}/N{N}.h5" for s in cfg.spaces}, out)

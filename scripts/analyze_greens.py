@@ -1,0 +1,38 @@
+"""Snakemake adapter: Green's functions extracted from every evaluated model ->
+results/{pde}/greens.nc (errors, inverse stencils) and results/{pde}/greens/N{res}.nc (G_hat, G).
+
+Outside Snakemake: python scripts/analyze_greens.py CONFIG OUT_DIR EVALUATION.nc...
+"""
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+from greenbench.analysis.config import AnalysisConfig, config_from_file
+from greenbench.analysis.stage import greens_datasets
+from greenbench.io import write_netcdf
+
+
+def main(cfg: AnalysisConfig, evaluations: list[str], out: str, fields_out: dict) -> None:
+    t0 = time.perf_counter()
+    ds, fields = greens_datasets(evaluations, cfg)
+    for N, path in fields_out.items():
+        write_netcdf(fields[N], path)
+    write_netcdf(ds, out)
+    logging.info("wrote %s and %d field files in %.1fs", out, len(fields),
+                 time.perf_counter() - t0)
+
+
+if "snakemake" in globals():
+    sm = snakemake  # noqa: F821
+    logging.basicConfig(filename=sm.log[0], level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    fields_out = dict(zip([int(n) for n in sm.params.resolutions], sm.output.fields, strict=True))
+    main(AnalysisConfig.from_params(sm.params.analysis), list(sm.input.evaluations),
+         sm.output.greens, fields_out)
+elif __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    cfg, out_dir = config_from_file(sys.argv[1]), Path(sys.argv[2])
+    main(cfg, sys.argv[3:], str(out_dir / "greens.nc"),
+         {N: str(out_dir / "greens" / f"N{N}.nc") for N in cfg.resolutions})

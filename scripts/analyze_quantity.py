@@ -1,0 +1,34 @@
+"""Snakemake adapter: the data-quantity study (error vs number of training samples of one
+space, linear closed form and one cheap neural model) -> results/{pde}/quantity.nc.
+
+Outside Snakemake: python scripts/analyze_quantity.py CONFIG OUT.nc
+"""
+
+import logging
+import sys
+import time
+
+from greenbench.analysis.config import AnalysisConfig, config_from_file
+from greenbench.analysis.stage_theory import quantity_dataset
+from greenbench.io import write_netcdf
+
+
+def main(cfg: AnalysisConfig, datasets: dict, out: str) -> None:
+    t0 = time.perf_counter()
+    ds = quantity_dataset(datasets, cfg)
+    write_netcdf(ds, out)
+    logging.info("wrote %s: models %s on %s at N=%d, sizes %s (dropped %s), in %.1fs", out,
+                 list(ds.quantity_model.values), cfg.quantity_space, cfg.quantity_N,
+                 list(ds.sample_size.values), list(cfg.dropped_sample_sizes),
+                 time.perf_counter() - t0)
+
+
+if "snakemake" in globals():
+    sm = snakemake  # noqa: F821
+    logging.basicConfig(filename=sm.log[0], level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    main(AnalysisConfig.from_params(sm.params.analysis), sm.params.datasets, sm.output[0])
+elif __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    cfg = config_from_file(sys.argv[1])
+    main(cfg, {s: f"data/{cfg.pde}/{s}/N{cfg.quantity_N}.h5" for s in cfg.spaces}, sys.argv[2])

@@ -212,7 +212,7 @@ def _simpson_greens_solution(f: np.ndarray, k: float) -> np.ndarray:
     return u
 
 
-@pytest.mark.parametrize("N", [4, 9, 32])
+@pytest.mark.parametrize("N", [2, 4, 9, 32])
 def test_consistent_fem_is_nodally_exact_for_piecewise_linear_f(N):
     f = np.random.default_rng(N).uniform(-1, 1, size=(6, N + 1))
     u = pde.fem_solve(f, K, "consistent")
@@ -220,7 +220,7 @@ def test_consistent_fem_is_nodally_exact_for_piecewise_linear_f(N):
     np.testing.assert_array_equal(u[:, [0, -1]], 0.0)
 
 
-@pytest.mark.parametrize("N", [4, 17, 64])
+@pytest.mark.parametrize("N", [2, 4, 17, 64])
 def test_lumped_fem_equals_three_point_fd(N):
     f = np.random.default_rng(N).normal(size=(5, N + 1))
     u = pde.fem_solve(f, K, "lumped")

@@ -200,7 +200,8 @@ def fem_solve(f: np.ndarray, k: float = 1.0, mass: str = "consistent") -> np.nda
         rhs = ft[1:-1] * dx
     else:
         raise ValueError(f"unknown FEM mass matrix {mass!r}; allowed: {MASS_KINDS}")
-    d, e, info = pttrf(np.full(N - 1, 2.0 * k / dx), np.full(N - 2, -k / dx))
+    # (for N = 2 the single unknown has no off-diagonal; f2py still wants an array of size 1)
+    d, e, info = pttrf(np.full(N - 1, 2.0 * k / dx), np.full(max(N - 2, 1), -k / dx))
     if info == 0:
         sol, info = pttrs(d, e, rhs, overwrite_b=True)
     if info != 0:  # cannot happen for k > 0; kept so that a LAPACK failure is never silent

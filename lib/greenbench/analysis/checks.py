@@ -57,6 +57,7 @@ def check_results(ds: xr.Dataset, path: str | os.PathLike, *, model: str | None 
         if want is None:
             continue
         have = ds.attrs.get(key)
+        have = have.item() if hasattr(have, "item") else have
         if have is None:
             problems.append(f"attribute {key} missing (expected {want!r})")
         elif str(have) != str(want):

@@ -70,10 +70,10 @@ def evaluate_model(model: str, N: int, metrics_path: PathLike,
     metrics = io.read_netcdf(metrics_path)
     check_results(metrics, metrics_path, model=model, pde=cfg.pde, N=N, spaces=cfg.spaces,
                   seeds=cfg.seeds)
-    if "train_mse" not in metrics:
-        raise ResultsMismatch(metrics_path, [f"model {model!r} has no train_mse: not an "
-                                             f"operator model (fd/pinn are analysed in "
-                                             f"convergence.nc)"])
+    if metrics.attrs.get("kind", "operator") != "operator" or "train_mse" not in metrics:
+        raise ResultsMismatch(metrics_path, [f"model {model!r} is not an operator model "
+                                             f"(kind {metrics.attrs.get('kind')!r}); fd and pinn "
+                                             f"are analysed in convergence.nc"])
     data = read_datasets(dataset_paths, cfg, N)
     bank = TestBank.from_splits({s: data[s].split("test") for s in cfg.spaces})
     x = pde.grid(N)

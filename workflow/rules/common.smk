@@ -97,3 +97,71 @@ def parameter_metrics(cls):
 def linear_evaluations():
     model = first_model_of_class("linear")
     return [] if model is None else [evaluation_path(model, n) for n in RESOLUTIONS]
+
+
+# ---- training targets (workflow/rules/train.smk) ----
+import os
+import re
+
+from greenbench.hpc import chunks, load_cluster_settings
+
+
+
+def cluster_file(path):
+    """The cluster settings file: relative paths from the working directory, else from the
+    repository (so the shipped config/cluster/*.yaml work with --directory elsewhere)."""
+    if os.path.isabs(path) or os.path.exists(path):
+        return os.path.abspath(path)
+    return os.path.join(os.path.dirname(os.path.abspath(workflow.main_snakefile)), path)
+
+
+# Where training runs (config/cluster/*.yaml, selected with --config cluster=...) is read here,
+# so a bad file fails before any job runs, and handed to the training script through the
+# environment instead of params:, so that switching machines never retrains.
+CLUSTER_FILE = cluster_file(config["cluster"])
+CLUSTER = load_cluster_settings(CLUSTER_FILE)
+os.environ["GREENBENCH_CLUSTER"] = CLUSTER_FILE
+
+
+def trained_models():
+    """Names of the enabled models, in config order."""
+    return [m for m, e in config["models"].items() if e.get("enabled", True)]
+
+
+def train_metrics_path(model, res, pde=PDE):
+    return f"results/{pde}/train/{model}/N{res}/metrics.nc"
+
+
+def all_training():
+    """One training job per (model, resolution)."""
+    return [train_metrics_path(m, n) for m in trained_models() for n in RESOLUTIONS]
+
+
+def train_model_regex():
+    return "|".join(re.escape(m) for m in trained_models()) or "(?!)"
+
+
+def train_datasets(wildcards):
+    return [dataset_path(s, wildcards.res, wildcards.pde) for s in SPACES]
+
+
+def train_params(wildcards):
+    """What determines the trained models of one (model, N): a change retrains them."""
+    N = int(wildcards.res)
+    return dict(
+        model=wildcards.model,
+        entry=config["models"][wildcards.model],
+        pde=wildcards.pde,
+        N=N,
+        spaces=SPACES,
+        seeds=config["train_seeds"],
+        master_seed=config["seed"],
+        datasets={s: dataset_path(s, N, wildcards.pde) for s in SPACES},
+        out_dir=f"results/{wildcards.pde}/train/{wildcards.model}/N{N}",
+    )
+
+
+def train_threads(wildcards):
+    """Cores the training job takes from Snakemake (1 when SLURM runs its tasks)."""
+    members = [(s, seed) for s in SPACES for seed in config["train_seeds"]]
+    return CLUSTER.local_threads(len(chunks(members, CLUSTER.chunk_size)))

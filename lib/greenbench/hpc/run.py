@@ -202,6 +202,9 @@ def run_tasks(fn: Callable[[T, str | None], R], tasks: Sequence[T], settings: Cl
                       results, failures, job_ids)
     for f in failures:
         LOG.error("task failed: %s", f)
+    if ckpt_dir is not None:
+        with contextlib.suppress(OSError):  # only when empty: every task finished
+            ckpt_dir.rmdir()
     return RunReport(results=results, skipped=tuple(name(t) for t in skipped),
                      failures=tuple(failures), executor=executor, folder=folder,
                      job_ids=tuple(dict.fromkeys(job_ids)))

@@ -1,0 +1,64 @@
+"""Snakemake adapter: train every (train_space, seed) member of one (model, N) via greenbench.hpc.
+
+The members are split into tasks of ``chunk_size`` (cluster settings), each trained as one
+ensemble by ``greenbench.train.run_task``; finished tasks (``task_done``) are not rerun. The
+metrics file is written only when every task succeeded; otherwise the job fails listing each
+failed task with its log, and the finished tasks' ``.pt`` files stay for the rerun.
+
+Cluster settings: ``$GREENBENCH_CLUSTER`` (set from the config key ``cluster``), else
+config/cluster/local.yaml. Outside Snakemake (debugging):
+    python scripts/train_model.py params.yaml results/.../metrics.nc logs/.../submitit
+with params.yaml holding the rule's ``params.train`` (see workflow/rules/common.smk).
+"""
+
+import logging
+import os
+import sys
+from operator import attrgetter
+from pathlib import Path
+
+from greenbench import hpc, io, train
+
+DEFAULT_CLUSTER = "config/cluster/local.yaml"
+
+
+def make_tasks(p: dict, chunk_size: int) -> list[train.TrainTask]:
+    members = [(space, int(seed)) for space in p["spaces"] for seed in p["seeds"]]
+    return [train.TrainTask(model=p["model"], entry=p["entry"], pde=p["pde"], N=int(p["N"]),
+                            members=chunk, out_dir=p["out_dir"], master_seed=int(p["master_seed"]),
+                            datasets={s: p["datasets"][s] for s, _ in chunk})
+            for chunk in hpc.chunks(members, chunk_size)]
+
+
+def main(p: dict, out: str, log_dir: str, cluster_file: str) -> None:
+    settings = hpc.load_cluster_settings(cluster_file)
+    tasks = make_tasks(p, settings.chunk_size)
+    logging.info("%s N=%s: %d member(s) in %d task(s); cluster settings %s (%s executor)",
+                 p["model"], p["N"], sum(len(t.members) for t in tasks), len(tasks), cluster_file,
+                 settings.resolved_executor())
+    report = hpc.run_tasks(train.run_task, tasks, settings, log_dir, name=attrgetter("name"),
+                           done=train.task_done, load_done=train.load_task_result,
+                           checkpoint_dir=Path(p["out_dir"]) / "checkpoints",
+                           job_name=f"gb-train-{p['model']}-N{p['N']}")
+    report.raise_for_failures("training task")
+    ds = train.metrics_dataset(p["model"], p["entry"], int(p["N"]), p["pde"],
+                               [report.results[t.name] for t in tasks])
+    io.write_netcdf(ds, out)
+    logging.info("wrote %s (submitit folder %s, jobs %s)", out, report.folder,
+                 ", ".join(report.job_ids) or "none")
+
+
+if "snakemake" in globals():
+    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        main(snakemake.params.train, snakemake.output.metrics,  # noqa: F821
+             str(Path(snakemake.log[0]).parent / "submitit"),  # noqa: F821
+             os.environ.get("GREENBENCH_CLUSTER") or DEFAULT_CLUSTER)
+    except Exception:
+        logging.exception("training job failed")
+        raise
+elif __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    main(io.read_yaml(sys.argv[1]), sys.argv[2], sys.argv[3],
+         os.environ.get("GREENBENCH_CLUSTER") or DEFAULT_CLUSTER)

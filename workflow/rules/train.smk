@@ -1,0 +1,33 @@
+# Stage 2: training. One job per (model, resolution). It hands its tasks (chunks of
+# (train_space, seed) members, each trained as one ensemble) to greenbench.hpc, which runs them
+# as local subprocesses, in-process, or as ONE SLURM job array, waits, and gathers the results.
+# The cluster settings file (config key `cluster`) reaches the script through the environment
+# (GREENBENCH_CLUSTER, set in common.smk), not params:, so that switching machines never
+# retrains; params: hold exactly what determines the trained models. docs/hpc.md.
+
+# The job itself only submits and waits: with `--executor slurm` it stays on the submit host,
+# and hpc submits the job array itself.
+localrules:
+    train,
+
+
+rule train:
+    input:
+        datasets=train_datasets,
+    output:
+        metrics="results/{pde}/train/{model}/N{res}/metrics.nc",
+    log:
+        "logs/{pde}/train/{model}/N{res}/train.log",
+    benchmark:
+        "logs/{pde}/train/{model}/N{res}/train.benchmark.tsv"
+    wildcard_constraints:
+        model=train_model_regex(),
+    conda:
+        "../envs/greenbench.yaml"
+    threads: train_threads
+    resources:
+        mem_mb=4000,
+    params:
+        train=train_params,
+    script:
+        "../../scripts/train_model.py"

@@ -16,6 +16,7 @@ config = validate_config(config)
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
 include: "workflow/rules/analyze.smk"
 
 
@@ -29,3 +30,4 @@ rule all:
     default_target: True
     input:
         all_datasets(),
+        all_training(),

@@ -1,22 +1,24 @@
-"""Snakemake adapter: Thm 3.1 FD convergence in dx, and white-box parameter error against p.
+"""Snakemake adapter: Thm 3.1 FD convergence in dx, white-box parameter error against p, and
+the data-quantity study (all read from convergence.nc).
 
-Outside Snakemake:
-    python scripts/plot_convergence.py results/poisson1d/convergence.nc conv.png param.png
+Outside Snakemake: python scripts/plot_convergence.py results/poisson1d/convergence.nc \
+    conv.png param.png quantity.png
 """
 
 import logging
 import sys
 
 from greenbench.io import read_netcdf
-from greenbench.plots import plot_convergence, plot_parameter_error, save_figure
+from greenbench.plots import plot_convergence, plot_parameter_error, plot_quantity, save_figure
 
 
-def main(convergence: str, out_convergence: str, out_parameter: str, *,
+def main(convergence: str, out_convergence: str, out_parameter: str, out_quantity: str, *,
          resolution=None) -> None:
     conv = read_netcdf(convergence)
     save_figure(plot_convergence(conv), out_convergence)
     save_figure(plot_parameter_error(conv, resolution=resolution), out_parameter)
-    logging.info("wrote %s and %s", out_convergence, out_parameter)
+    save_figure(plot_quantity(conv), out_quantity)
+    logging.info("wrote %s, %s and %s", out_convergence, out_parameter, out_quantity)
 
 
 if "snakemake" in globals():
@@ -24,7 +26,7 @@ if "snakemake" in globals():
     logging.basicConfig(filename=sm.log[0], level=logging.INFO, force=True,
                         format="%(asctime)s %(levelname)s %(message)s")
     main(sm.input.convergence, sm.output.convergence, sm.output.parameter_error,
-         resolution=sm.params.resolution)
+         sm.output.quantity, resolution=sm.params.resolution)
 elif __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])

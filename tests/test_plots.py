@@ -141,6 +141,32 @@ def test_parameter_error_and_placeholders(results):
     assert "no FD or PINN" in plots.plot_parameter_error(nothing).axes[0].texts[1].get_text()
 
 
+def test_convergence_without_fd_model_draws_the_prediction(results):
+    conv = results["convergence"]
+    only_theory = conv.assign(fd_rel_error=conv["fd_rel_error"] * np.nan)
+    fig = plots.plot_convergence(only_theory)
+    assert "Thm 3.1 prediction only" in fig.get_suptitle()
+    line = [ln for ln in fig.axes[0].get_lines() if ln.get_label().startswith("p=2")][0]
+    want = conv["fd_predicted_rel_error"].sel(q=2, train_space="poly2").values
+    np.testing.assert_allclose(line.get_ydata(), want)
+    both = plots.plot_convergence(conv)
+    assert "learned (solid) and Thm 3.1 predicted" in both.get_suptitle()
+
+
+def test_quantity_lines_coloured_by_span(results):
+    conv = results["convergence"]
+    fig = plots.plot_quantity(conv)
+    lines = fig.axes[0].get_lines()
+    assert len(lines) == conv.sizes["test_space"]
+    blue = [ln for ln in lines if ln.get_color() == "tab:blue"]
+    # synthetic study trains on sin2: its span holds sin1 and sin2
+    assert len(blue) == 2
+    assert blue[0].get_ydata()[-1] == 1e-30                   # synthetic in-span level
+    assert min(min(ln.get_ydata()) for ln in lines if ln not in blue) >= 1e-4
+    gone = conv.drop_vars("quantity_mse")
+    assert "no quantity_mse" in plots.plot_quantity(gone).axes[0].texts[1].get_text()
+
+
 def test_greens_gallery_layout(results):
     fields = results["greens_fields"][32]
     fig = plots.plot_greens_gallery(fields, results["greens"], models=["linear", "absent"])

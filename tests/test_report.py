@@ -68,7 +68,8 @@ def draw_figures(tmp: Path, paths: dict[str, Path], models: list[str]) -> list[P
     run["plot_convergence"] = dict(
         input={"convergence": paths["convergence"]},
         output={"convergence": fig / "convergence.png",
-                "parameter_error": fig / "parameter_error.png"}, params={"resolution": 32})
+                "parameter_error": fig / "parameter_error.png",
+                "quantity": fig / "quantity.png"}, params={"resolution": 32})
     run["plot_greens"] = dict(
         input={"greens": paths["greens"], "fields": paths["greens_fields"]},
         output={"gallery": fig / "greens.png", "stencil": fig / "stencil.png"},
@@ -77,8 +78,8 @@ def draw_figures(tmp: Path, paths: dict[str, Path], models: list[str]) -> list[P
     for name, spec in run.items():
         run_script(name.split(":")[0], tmp / "logs" / f"{name}.log", **spec)
     return ([fig / "scorecard.png"] + [fig / f"heatmap_{m}.png" for m in models]
-            + [fig / f"{n}.png" for n in ("bounds", "convergence", "parameter_error", "greens",
-                                          "stencil")])
+            + [fig / f"{n}.png" for n in ("bounds", "convergence", "parameter_error", "quantity",
+                                          "greens", "stencil")])
 
 
 class _IO(list):
@@ -138,7 +139,7 @@ def test_report_embeds_every_figure_with_caption(built):
     page = out.read_text()
     images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" width="(\d+)" '
                         r'height="(\d+)"', page)
-    assert len(images) == len(figures) == 3 + 6
+    assert len(images) == len(figures) == 3 + 7
     for fig, (data, w, h) in zip(figures, images, strict=True):
         raw = base64.b64decode(data)
         assert raw == fig.read_bytes()                          # in report order, unaltered
@@ -163,7 +164,7 @@ def test_report_says_what_was_run(built):
                    "greenbench git commit", "train_seeds", "report written"):
         assert needle in page
     findings = page[page.index('<h2 id="findings">'):page.index('<h2 id="figures">')]
-    assert findings.count("<tr><td>") == 18                     # every claim of section 8
+    assert findings.count("<tr><td>") == 19          # every claim of section 8, data quantity
     assert "not measurable" in findings                          # noise, other PDEs
 
 
@@ -229,7 +230,7 @@ def test_linear_block_verdict_follows_the_cells():
 def test_findings_without_results_are_not_measurable():
     ex = Expected("poisson1d", {}, tuple(NAMES), tuple(RES), tuple(SEEDS))
     found = all_findings(Evidence(ex))
-    assert len(found) == 18
+    assert len(found) == 19
     assert {f.verdict for f in found} == {"not measurable"}
 
 
@@ -293,3 +294,4 @@ def test_empty_study_report_builds(tmp_path):
         "crossval": tmp_path / "none.nc"}, figures=[])
     assert [g.kind for g in summary.gaps] == ["file"]
     assert np.all([f.verdict == "not measurable" for f in summary.findings])
+    assert "This study trains no models" in (tmp_path / "r.html").read_text()

@@ -1,7 +1,7 @@
-# Stage 4: figures and the HTML report.
-# Every input is an analysis output (results/{pde}/*.nc). Models, seeds or resolutions missing
-# inside them are drawn hatched / as placeholders and listed in the report's "Missing" section,
-# so the report builds from whatever the analysis could gather.
+# Stage 4: figures and the HTML report (include after analyze.smk: inputs are its outputs).
+# Models, seeds or resolutions missing inside the analysis files are drawn hatched or as
+# placeholders and listed in the report's "Missing" section, so the report builds from whatever
+# the analysis could gather. Figures: docs/report.md.
 from greenbench.report.expected import Expected
 
 REPORT = Expected.from_config(config)
@@ -11,14 +11,10 @@ FINEST = max(RESOLUTIONS)
 FIGURES = f"results/{PDE}/figures"
 
 
-def analysis_file(name, pde=PDE):
-    return f"results/{pde}/{name}"
-
-
 def report_figures():
     """Every figure of the report, in report order."""
     heatmaps = [f"{FIGURES}/heatmap_{m}.png" for m in OPERATOR_MODELS]
-    rest = ["bounds", "convergence", "parameter_error", "greens", "stencil"]
+    rest = ["bounds", "convergence", "parameter_error", "quantity", "greens", "stencil"]
     return (
         [f"{FIGURES}/scorecard.png"] + heatmaps + [f"{FIGURES}/{n}.png" for n in rest]
     )
@@ -28,7 +24,7 @@ rule plot_heatmap:
     wildcard_constraints:
         model="|".join(OPERATOR_MODELS) or "(?!)",
     input:
-        crossval="results/{pde}/crossval.nc",
+        crossval=rules.crossval.output[0],
     output:
         report(
             "results/{pde}/figures/heatmap_{model}.png",
@@ -54,7 +50,7 @@ rule plot_heatmap:
 
 rule plot_scorecard:
     input:
-        crossval="results/{pde}/crossval.nc",
+        crossval=rules.crossval.output[0],
     output:
         report(
             "results/{pde}/figures/scorecard.png",
@@ -76,7 +72,7 @@ rule plot_scorecard:
 
 rule plot_bounds:
     input:
-        bounds="results/{pde}/bounds.nc",
+        bounds=rules.bounds.output[0],
     output:
         report(
             "results/{pde}/figures/bounds.png",
@@ -98,7 +94,7 @@ rule plot_bounds:
 
 rule plot_convergence:
     input:
-        convergence="results/{pde}/convergence.nc",
+        convergence=rules.convergence.output[0],
     output:
         convergence=report(
             "results/{pde}/figures/convergence.png",
@@ -108,6 +104,11 @@ rule plot_convergence:
         parameter_error=report(
             "results/{pde}/figures/parameter_error.png",
             caption="../report/parameter_error.rst",
+            category="Theory",
+        ),
+        quantity=report(
+            "results/{pde}/figures/quantity.png",
+            caption="../report/quantity.rst",
             category="Theory",
         ),
     log:
@@ -125,7 +126,7 @@ rule plot_convergence:
 
 rule plot_greens:
     input:
-        greens="results/{pde}/greens.nc",
+        greens=rules.greens.output.greens,
         fields=f"results/{{pde}}/greens/N{FINEST}.nc",
     output:
         gallery=report(
@@ -156,11 +157,11 @@ rule plot_greens:
 
 rule report:
     input:
-        crossval=analysis_file("crossval.nc"),
-        bounds=analysis_file("bounds.nc"),
-        convergence=analysis_file("convergence.nc"),
-        greens=analysis_file("greens.nc"),
-        greens_fields=analysis_file(f"greens/N{FINEST}.nc"),
+        crossval=rules.crossval.output[0].format(pde=PDE),
+        bounds=rules.bounds.output[0].format(pde=PDE),
+        convergence=rules.convergence.output[0].format(pde=PDE),
+        greens=rules.greens.output.greens.format(pde=PDE),
+        greens_fields=f"results/{PDE}/greens/N{FINEST}.nc",
         figures=report_figures(),
     output:
         "results/report.html",

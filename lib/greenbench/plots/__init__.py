@@ -14,12 +14,14 @@ from greenbench.plots.greens import (
     plot_stencil,
 )
 from greenbench.plots.heatmap import heatmap_cells, heatmap_limits, plot_heatmap
+from greenbench.plots.quantity import plot_quantity
 from greenbench.plots.table import plot_scorecard, scorecard_frame
 from greenbench.plots.theory import plot_bounds, plot_convergence, plot_parameter_error
 
 __all__ = [
     "DPI", "FLOOR", "generating_stencil", "heatmap_cells", "heatmap_limits",
     "inverse_middle_row", "placeholder_figure", "plot_bounds", "plot_convergence",
-    "plot_greens_gallery", "plot_heatmap", "plot_parameter_error", "plot_recovered_stencil",
+    "plot_greens_gallery", "plot_heatmap", "plot_parameter_error", "plot_quantity",
+    "plot_recovered_stencil",
     "plot_scorecard", "plot_stencil", "save_figure", "scorecard_frame", "sort_spaces",
 ]

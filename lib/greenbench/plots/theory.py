@@ -106,17 +106,45 @@ def _family_spaces(spaces: np.ndarray) -> dict[str, list[tuple[int, str]]]:
     return {f: sorted(out[f]) for f in FAMILY_ORDER if f in out}
 
 
+def _finite(ds: xr.Dataset, var: str) -> bool:
+    return var in ds and bool(np.isfinite(ds[var].values).any())
+
+
+def _rate_label(conv: xr.Dataset, prefix: str, q: int, name: str) -> str:
+    """``': 2.01 [1.95, 2.07]'`` from ``{prefix}_rate`` and its CI, ``''`` if absent/NaN."""
+    if f"{prefix}_rate" not in conv:
+        return ""
+    sel = dict(q=q, train_space=name)
+    rate = float(conv[f"{prefix}_rate"].sel(sel))
+    if not np.isfinite(rate):
+        return ""
+    text = f": {rate:.2f}"
+    if f"{prefix}_rate_ci_low" in conv:
+        lo = float(conv[f"{prefix}_rate_ci_low"].sel(sel))
+        hi = float(conv[f"{prefix}_rate_ci_high"].sel(sel))
+        text += f" [{lo:.2f}, {hi:.2f}]"
+    return text
+
+
 def plot_convergence(convergence: xr.Dataset, *, floor: float = MACHINE_FLOOR) -> Figure:
     """FD relative parameter error against dx in log-log, one panel per (family, q).
 
-    Uses ``fd_rel_error`` (q, train_space, resolution, seed) (geometric mean over seeds),
-    ``fd_rate``, ``fd_rate_ci_low``, ``fd_rate_ci_high`` and ``fd_exact`` (q, train_space).
-    Exact cells (``fd_exact``: p < q for poly) are drawn with open markers at
-    ``max(error, floor)`` and carry no fitted slope. The dashed black line has slope q."""
-    if "fd_rel_error" not in convergence or not np.isfinite(
-            convergence["fd_rel_error"].values).any():
-        return placeholder_figure("FD convergence", "no fd_rel_error in convergence.nc")
-    err = convergence["fd_rel_error"]
+    Solid lines with markers: the learned ``fd_rel_error`` (q, train_space, resolution, seed),
+    geometric mean over seeds, labelled with ``fd_rate`` and its 95% CI (``fd_rate_ci_low``,
+    ``fd_rate_ci_high``). Thin dashed lines of the same colour: the Thm 3.1 prediction
+    ``fd_predicted_rel_error`` (q, train_space, resolution) (the exact least-squares optimum).
+    Without a learned FD model only the prediction is drawn, labelled with
+    ``fd_predicted_rate``. Exact cells (``fd_exact`` / ``fd_predicted_exact``; p < q for poly)
+    get open markers at ``max(error, floor)`` and no slope. The black dashed line has slope q.
+    """
+    measured = _finite(convergence, "fd_rel_error")
+    predicted = _finite(convergence, "fd_predicted_rel_error")
+    if not (measured or predicted):
+        return placeholder_figure("FD convergence", "no fd_rel_error or fd_predicted_rel_error "
+                                                    "in convergence.nc")
+    main = "fd" if measured else "fd_predicted"
+    err = convergence["fd_rel_error" if measured else "fd_predicted_rel_error"]
+    exact_var = "fd_exact" if measured else "fd_predicted_exact"
     qs = [int(q) for q in convergence["q"].values]
     fams = _family_spaces(convergence["train_space"].values)
     N = convergence["resolution"].values.astype(float)
@@ -131,23 +159,20 @@ def plot_convergence(convergence: xr.Dataset, *, floor: float = MACHINE_FLOOR) -
             for p, name in members:
                 cell = err.sel(q=q, train_space=name).transpose("resolution", ...)
                 y = geometric_mean(cell.values.reshape(len(N), -1), axis=1, floor=floor)
-                exact = bool(convergence["fd_exact"].sel(q=q, train_space=name)) \
-                    if "fd_exact" in convergence else False
+                exact = (bool(convergence[exact_var].sel(q=q, train_space=name))
+                         if exact_var in convergence else False)
                 colour = cmap((p - 1) / max(P_MAX - 1, 1))
-                label = f"p={p}"
-                if exact:
-                    label += ": exact"
-                elif "fd_rate" in convergence:
-                    rate = float(convergence["fd_rate"].sel(q=q, train_space=name))
-                    label += f": {rate:.2f}"
-                    if "fd_rate_ci_low" in convergence:
-                        lo = float(convergence["fd_rate_ci_low"].sel(q=q, train_space=name))
-                        hi = float(convergence["fd_rate_ci_high"].sel(q=q, train_space=name))
-                        label += f" [{lo:.2f}, {hi:.2f}]"
+                label = f"p={p}" + (": exact" if exact else _rate_label(convergence, main, q,
+                                                                         name))
+                if not exact and np.isfinite(y).all():
                     fitted.append(y)
                 ax.plot(dx, np.maximum(y, floor), linestyle=":" if exact else "-",
                         marker="o", markersize=3, color=colour, label=label,
                         markerfacecolor="none" if exact else colour, linewidth=1)
+                if measured and predicted:
+                    pred = convergence["fd_predicted_rel_error"].sel(q=q, train_space=name)
+                    ax.plot(dx, np.maximum(pred.transpose("resolution").values, floor), "--",
+                            color=colour, linewidth=0.7, alpha=0.8)
             if fitted:
                 anchor = np.nanmedian(np.array(fitted)[:, 0])
                 ax.plot(dx, anchor * (dx / dx[0]) ** q, "k--", linewidth=1.2,
@@ -163,8 +188,10 @@ def plot_convergence(convergence: xr.Dataset, *, floor: float = MACHINE_FLOOR) -
                 ax.set_xlabel("dx = 1/N")
             if c == 0:
                 ax.set_ylabel("|w - k| / |k|")
-    fig.suptitle("Thm 3.1: FD parameter error vs grid spacing (exact cells at the floor "
-                 f"{floor:.0e})", fontsize=10)
+    what = ("learned (solid) and Thm 3.1 predicted (thin dashed)" if measured and predicted
+            else "learned" if measured else "Thm 3.1 prediction only (no FD model trained)")
+    fig.suptitle(f"FD parameter error vs grid spacing: {what}; exact cells at the floor "
+                 f"{floor:.0e}", fontsize=10)
     return fig
 
 
@@ -175,7 +202,9 @@ def plot_parameter_error(convergence: xr.Dataset, *, resolution: int | None = No
 
     Geometric means over seeds. The paper: both grow with p, the opposite of the black-box
     models, whose span (and so generalization) grows with p."""
-    have_fd = "fd_rel_error" in convergence and np.isfinite(convergence["fd_rel_error"]).any()
+    fd_var = ("fd_rel_error" if _finite(convergence, "fd_rel_error")
+              else "fd_predicted_rel_error")
+    have_fd = _finite(convergence, fd_var)
     have_pinn = ("pinn_rel_error" in convergence
                  and np.isfinite(convergence["pinn_rel_error"]).any())
     if not (have_fd or have_pinn):
@@ -191,13 +220,14 @@ def plot_parameter_error(convergence: xr.Dataset, *, resolution: int | None = No
         for i, q in enumerate(qs):
             for fam, members in fams.items():
                 ps = [p for p, _ in members]
-                vals = [geometric_mean(convergence["fd_rel_error"].sel(
+                vals = [geometric_mean(convergence[fd_var].sel(
                     q=q, train_space=n, resolution=res).values, floor=floor) for _, n in members]
                 axes[0].plot(ps, np.maximum(vals, floor), styles.get(fam, "o-"), markersize=3,
                              color=cmap(i / max(len(qs), 1)), label=f"{fam}, q={q}", linewidth=1)
         axes[0].set_yscale("log")
         axes[0].legend(fontsize=6, ncol=3)
-    axes[0].set_title(f"FD: |w - k|/|k| at N = {res}", fontsize=9)
+    source = "learned" if fd_var == "fd_rel_error" else "Thm 3.1 prediction"
+    axes[0].set_title(f"FD ({source}): |w - k|/|k| at N = {res}", fontsize=9)
     axes[0].set_xlabel("training order p")
     if have_pinn:
         for fam, members in fams.items():

@@ -137,6 +137,9 @@ def build_report(out: str | os.PathLike, *, config: Mapping,
                and ds.attrs.get("config_hash") not in (None, "", config_hash)]
     notes = ([f"Made with another config hash than this report's ({config_hash}): "
               + ", ".join(foreign)] if foreign else [])
+    if not expected.models:
+        notes.append("This study trains no models (models: {} in the config): the report shows "
+                     "the theory side only; add models to measure the claims.")
     page = render_html(title=f"{TITLE}: {expected.pde}", question=QUESTION, run=run,
                        scorecard=scorecard, findings=findings, figures=items, gaps=gaps,
                        notes=notes)

@@ -36,6 +36,12 @@ CAPTIONS: dict[str, tuple[str, str]] = {
         "FD and PINN error in k at the finest grid against the richness p of the training data: "
         "look for errors that grow with p, the opposite of the black-box models, whose "
         "generalization improves with p."),
+    "quantity": (
+        "Data quantity",
+        "Test MSE of models trained on one space against the number of training samples: look "
+        "for in-span test spaces (blue) dropping to the floor once the samples span the "
+        "training space, and out-of-span ones (orange) staying put: more data of the same "
+        "space does not fix a missing span (Thm 3.2)."),
     "greens": (
         "Green's function gallery",
         "Exact G(x, s) beside the G_hat extracted from each model by unit impulses, for training "

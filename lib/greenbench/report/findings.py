@@ -87,7 +87,8 @@ def all_findings(ev: Evidence) -> list[Finding]:
     from greenbench.report import claims_theory as th
 
     checks = (ops.linear_blocks, ops.linear_cross_family, ops.linear_train_mse,
-              th.thm32_agreement, th.linear_not_greens, ops.deep_linear_partial,
+              th.thm32_agreement, th.data_quantity, th.linear_not_greens,
+              ops.deep_linear_partial,
               ops.mlp_diagonal, th.fd_bias, th.pinn_trend, ops.deeponet_blocks,
               ops.fno_unstable, ops.pideeponet_floor, th.span_over_complexity,
               th.noise_floor, th.fem_broadest, th.fem_stencil, th.other_pdes,

@@ -16,6 +16,7 @@ import numpy as np
 import xarray as xr
 
 from greenbench.pde import fem_operator, greens_matrix, grid
+from greenbench.plots.greens import generating_stencil
 from greenbench.provenance import provenance
 from greenbench.seeding import rng_for
 from greenbench.spaces import basis_matrix, parse_space
@@ -106,6 +107,7 @@ def synthetic_results(
         dict(mse=(dims5, mse), rel_l2=(dims5, np.sqrt(mse) / 0.1),
              train_mse=(dims4, train_mse), diverged=(dims4, diverged),
              missing=(dims4, np.zeros_like(diverged)),
+             model_class=(("model",), [op_models[m] for m in names]),
              u_mean_square=(("resolution", "test_space"), np.full((nr, nt), 0.01)),
              scorecard=(d3, score),
              scorecard_missing=(d3, np.zeros(score.shape, dtype=np.int64)),
@@ -119,9 +121,15 @@ def synthetic_results(
     inside = np.array([[parse_space(tr).contains(parse_space(te)) and tr != "fem"
                         for te in spaces] for tr in spaces])
     predicted = np.where(inside[:, :, None], 0.0, predicted)   # theory: exactly 0 in span
+    std = 0.5 * predicted
+    d3b = ("train_space", "test_space", "resolution")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (lin - predicted[..., None]) / (std[..., None] / np.sqrt(50))
     bounds = xr.Dataset(
-        dict(predicted_mse=(("train_space", "test_space", "resolution"), predicted),
+        dict(predicted_mse=(d3b, predicted), predicted_mse_std=(d3b, std),
+             bound_mse=(d3b, 2.0 * predicted), bound_holds=(d3b, np.ones(predicted.shape, bool)),
              measured_mse=(("train_space", "test_space", "resolution", "seed"), lin),
+             measured_z=(("train_space", "test_space", "resolution", "seed"), z),
              w_star_rel_error=(("train_space", "resolution", "seed"),
                                10.0 ** rng.uniform(-12, -9, (nt, nr, ns)))),
         coords=dict(train_space=spaces, test_space=spaces, resolution=res, seed=seeds),
@@ -139,6 +147,12 @@ def synthetic_results(
             fd[a, b] = level[:, None] * (1 + 0.01 * rng.normal(size=(nr, ns)))
     rate = np.where(exact, np.nan, np.asarray(q_orders, dtype=float)[:, None] + 0.02)
     pinn = np.array([1e-4 * parse_space(s).p for s in fam_spaces])
+    home = "sin2" if "sin2" in spaces else spaces[0]
+    sizes = [1, 2, 4, 8, 16]
+    span = np.array([parse_space(home).contains(parse_space(t)) for t in spaces])
+    n_home = parse_space(home).n_coefficients(res[0] + 1)
+    quantity = np.where(span[None, None, :] & (np.array(sizes) >= n_home)[None, :, None],
+                        1e-30, 1e-4 * (1 + np.arange(len(spaces))[None, None, :]))
     convergence = xr.Dataset(
         dict(fd_rel_error=(("q", "train_space", "resolution", "seed"), fd),
              fd_predicted_rel_error=(("q", "train_space", "resolution"), fd.mean(axis=-1)),
@@ -146,10 +160,14 @@ def synthetic_results(
              fd_rate_ci_low=(("q", "train_space"), rate - 0.1),
              fd_rate_ci_high=(("q", "train_space"), rate + 0.1),
              fd_exact=(("q", "train_space"), exact),
+             fd_predicted_rate=(("q", "train_space"), rate),
+             fd_predicted_exact=(("q", "train_space"), exact),
              pinn_rel_error=(("train_space", "resolution", "seed"),
-                             np.broadcast_to(pinn[:, None, None], (len(fam_spaces), nr, ns)))),
-        coords=dict(q=list(q_orders), train_space=fam_spaces, resolution=res, seed=seeds),
-        attrs=attrs)
+                             np.broadcast_to(pinn[:, None, None], (len(fam_spaces), nr, ns))),
+             quantity_mse=(("quantity_model", "sample_size", "test_space"), quantity)),
+        coords=dict(q=list(q_orders), train_space=fam_spaces, resolution=res, seed=seeds,
+                    quantity_model=["linear"], sample_size=sizes, test_space=spaces),
+        attrs={**attrs, "quantity_train_space": home, "quantity_resolution": res[0]})
 
     fields, rel = {}, np.empty((nm, nt, nr, ns))
     for r, N in enumerate(res):
@@ -170,8 +188,14 @@ def synthetic_results(
             dict(G_hat=(("model", "train_space", "seed", "x", "s"), G_hat), G=(("x", "s"), G)),
             coords=dict(model=names, train_space=spaces, seed=seeds, x=x, s=x),
             attrs={**attrs, "resolution": N, "k": k})
-    greens = xr.Dataset(dict(greens_rel_error=(dims4, rel)),
-                        coords=dict(model=names, train_space=spaces, resolution=res, seed=seeds),
-                        attrs=attrs)
+    offsets = np.arange(-3, 4)
+    reference = np.array([generating_stencil(N, k)[(N - 1) // 2 + offsets] for N in res])
+    stencil = np.broadcast_to(reference[None, None, :, None, :], (nm, nt, nr, ns, 7)).copy()
+    greens = xr.Dataset(
+        dict(greens_rel_error=(dims4, rel), stencil=(dims4 + ("offset",), stencil),
+             stencil_reference=(("resolution", "offset"), reference),
+             fd_stencil_reference=(("offset",), np.array([0, 0, -1, 2, -1, 0, 0.0]))),
+        coords=dict(model=names, train_space=spaces, resolution=res, seed=seeds,
+                    offset=offsets), attrs={**attrs, "k": k})
     return dict(crossval=crossval, bounds=bounds, convergence=convergence, greens=greens,
                 greens_fields=fields)

@@ -230,6 +230,15 @@ def test_lumped_fem_equals_three_point_fd(N):
     np.testing.assert_array_equal(u[:, [0, -1]], 0.0)
 
 
+def test_fem_solve_blocks_change_no_bit():
+    """fem_solve works through blocks of ~1000 samples at N = 64; each sample must come out
+    exactly as when solved alone (on either side of a block boundary)."""
+    f = np.random.default_rng(5).uniform(-1, 1, size=(2100, 65))
+    u = pde.fem_solve(f, K)
+    for i in (0, 1007, 1008, 1009, 2015, 2016, 2099):
+        np.testing.assert_array_equal(u[i], pde.fem_solve(f[i], K)[0])
+
+
 def test_fem_matrices():
     N = 8
     dx = 1 / N

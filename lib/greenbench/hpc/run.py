@@ -283,8 +283,9 @@ def _run_submitit(runner: Callable[[T], TaskRunner], todo: list[T], name: Callab
                     raise SubmissionError(f"sbatch refused the job array {job_name!r} "
                                           f"({len(queue)} tasks): {str(exc).strip()}") from exc
                 job_ids.append(jobs[0].job_id.split("_")[0])
-                LOG.info("submitted SLURM job array %s: %d element(s), at most %d at a time",
-                         job_ids[-1], len(jobs), settings.array_parallelism)
+                LOG.info("submitted SLURM %s %s: %d task(s), at most %d at a time",
+                         "job array" if len(jobs) > 1 else "job", job_ids[-1], len(jobs),
+                         settings.array_parallelism)
                 now = time.perf_counter()
                 active = [(t, j, r, now) for t, j, r in zip(queue, jobs, runners, strict=True)]
                 queue = []

@@ -28,7 +28,7 @@ from greenbench.report import (
     find_gaps,
 )
 from greenbench.report.captions import CAPTIONS, caption_for
-from greenbench.report.claims_operators import linear_blocks
+from greenbench.report.claims_operators import linear_blocks, mlp_diagonal
 from greenbench.report.synthetic import synthetic_results
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -225,6 +225,21 @@ def test_linear_block_verdict_follows_the_cells():
     for space in ("poly8", "cos2", "sin8", "sin2", "poly2"):
         cv["mse"].loc[dict(model="linear", train_space=space)] = 1e-3
     assert linear_blocks(Evidence(ex, cv)).verdict == "not reproduced"
+
+
+def test_mlp_verdict_needs_a_fitted_model():
+    r = synthetic_results(NAMES, RES, SEEDS, {"mlp": "mlp"})
+    ex = Expected("poisson1d", {"mlp": "mlp"}, tuple(NAMES), tuple(RES), tuple(SEEDS))
+    assert mlp_diagonal(Evidence(ex, r["crossval"])).verdict == "reproduced"
+    cv = r["crossval"].copy(deep=True)
+    cv["mse"][:] = 1e-3                     # as bad on its own space as anywhere: no fit
+    f = mlp_diagonal(Evidence(ex, cv))
+    assert f.verdict == "not measurable" and "did not fit its own training spaces" in f.measured
+    cv["mse"] = cv["mse"].where(~np.eye(len(NAMES), dtype=bool)[None, :, :, None, None], 1e-9)
+    for a, b in (("sin2", "sin1"), ("sin8", "sin1"), ("sin8", "sin2")):
+        cv["mse"].loc[dict(model="mlp", train_space=a, test_space=b)] = 1e-9
+    f = mlp_diagonal(Evidence(ex, cv))      # poly, cos diagonal-only; sin generalizes
+    assert f.verdict == "partly reproduced", f.measured
 
 
 def test_findings_without_results_are_not_measurable():

@@ -33,7 +33,7 @@ def plot_greens_gallery(fields: xr.Dataset, greens: xr.Dataset | None = None, *,
     ----------
     fields : xarray.Dataset
         ``greens/N{res}.nc``: ``G_hat`` (model, train_space, seed, x, s), ``G`` (x, s) on the
-        interior nodes; attribute ``resolution`` (else inferred from ``x``).
+        interior nodes; attribute ``N`` (else inferred from ``x``).
     greens : xarray.Dataset, optional
         ``greens.nc`` with ``greens_rel_error`` (model, train_space, resolution, seed); when
         given, each panel's title carries its relative Frobenius error.
@@ -55,7 +55,7 @@ def plot_greens_gallery(fields: xr.Dataset, greens: xr.Dataset | None = None, *,
     if not models or not cols or "G" not in fields:
         return placeholder_figure("Green's function gallery",
                                   f"no extracted Green's functions for {', '.join(spaces)}")
-    N = int(fields.attrs.get("resolution", fields.sizes["x"] + 1))
+    N = int(fields.attrs.get("N", fields.sizes["x"] + 1))
     G = fields["G"].transpose("x", "s").values
     gmax = float(np.abs(G).max())
     norm = Normalize(vmin=-gmax, vmax=gmax)
@@ -168,7 +168,7 @@ def plot_recovered_stencil(fields: xr.Dataset | None, models: Sequence[str], *, 
         why = ("no linear model in the study" if not models else
                f"no G_hat of {', '.join(models)} trained on fem")
         return placeholder_figure("Recovered stencil", why)
-    N = int(fields.attrs.get("resolution", fields.sizes["x"] + 1))
+    N = int(fields.attrs.get("N", fields.sizes["x"] + 1))
     seed = int(fields["seed"].values[0]) if seed is None else int(seed)
     G_hat = fields["G_hat"].sel(model=found[0], train_space="fem", seed=seed).transpose("x", "s")
     learned = inverse_middle_row(G_hat.values, 1.0 / N, k)

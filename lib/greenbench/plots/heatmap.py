@@ -182,17 +182,18 @@ def plot_heatmap(crossval: xr.Dataset, model: str, *, resolution: int | None = N
     ax.tick_params(length=0, pad=1)
     for fam, start, stop in groups:
         centre = (start + stop - 1) / 2
-        if fam != "fem":
-            ax.text(centre, -0.9, fam, ha="center", va="bottom", fontsize=8, weight="bold")
-            ax.text(-1.6, centre, fam, ha="right", va="center", fontsize=8, weight="bold",
-                    rotation=90)
+        if fam != "fem":   # x in data, y in axes units (and vice versa): size-independent
+            ax.text(centre, 1.01, fam, ha="center", va="bottom", fontsize=8, weight="bold",
+                    transform=ax.get_xaxis_transform())
+            ax.text(-0.05, centre, fam, ha="right", va="center", fontsize=8, weight="bold",
+                    rotation=90, transform=ax.get_yaxis_transform())
     ax.set_xlabel("test space")
-    ax.set_ylabel("training space", labelpad=14)
+    ax.set_ylabel("training space", labelpad=22)
     ax.set_xlim(-0.5, n - 0.5)
     ax.set_ylim(n - 0.5, -0.5)
     seeds = f"{cells.n_seeds} seed{'s' if cells.n_seeds != 1 else ''}"
     note = "  (* = some seeds diverged)" if cells.n_diverged.any() else ""
-    ax.set_title(f"{model}: log10 test MSE, N = {res}, {seeds}{note}", fontsize=10, pad=22)
+    ax.set_title(f"{model}: log10 test MSE, N = {res}, {seeds}{note}", fontsize=10, pad=16)
     cbar = fig.colorbar(image, ax=ax, shrink=0.7, extend="both")
     cbar.set_label("log10 MSE (grey hatched: missing; red crossed: diverged)", fontsize=8)
     return fig

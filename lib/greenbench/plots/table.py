@@ -100,7 +100,7 @@ def plot_scorecard(frame: pd.DataFrame, *, title: str = "Scorecard") -> Figure:
     if frame.empty:
         return placeholder_figure(title, "no scorecard rows (no operator model results)")
     header, rows = formatted_scorecard(frame)
-    fig = new_figure(1.15 * len(header) + 0.5, 0.28 * len(rows) + 1.0)
+    fig = new_figure(1.15 * len(header) + 0.5, 0.26 * len(rows) + 0.7)
     ax = fig.add_subplot()
     ax.set_axis_off()
     table = ax.table(cellText=rows, colLabels=header, loc="center", cellLoc="center")

@@ -122,7 +122,8 @@ def _rate_label(conv: xr.Dataset, prefix: str, q: int, name: str) -> str:
     if f"{prefix}_rate_ci_low" in conv:
         lo = float(conv[f"{prefix}_rate_ci_low"].sel(sel))
         hi = float(conv[f"{prefix}_rate_ci_high"].sel(sel))
-        text += f" [{lo:.2f}, {hi:.2f}]"
+        if np.isfinite(lo) and np.isfinite(hi):     # no interval from 2 points (0 dof)
+            text += f" [{lo:.2f}, {hi:.2f}]"
     return text
 
 

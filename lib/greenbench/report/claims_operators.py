@@ -8,8 +8,10 @@ from collections.abc import Callable
 import numpy as np
 
 from greenbench.report.findings import (
+    FIT_MARGIN,
     GENERALIZES_RATIO,
     IN_SPAN_MAX,
+    NOT_MEASURABLE,
     NOT_REPRODUCED,
     OUT_OF_SPAN_MIN,
     PARTLY,
@@ -83,17 +85,31 @@ def linear_train_mse(ev: Evidence) -> Finding:
     return Finding(src, claim, f"geometric mean {g:.1e}, worst {worst:.1e}", verdict)
 
 
-def _family_generalization(ev: Evidence, cls: str) -> tuple[dict[str, float], list[str]] | None:
+def _family_generalization(ev: Evidence, cls: str) -> tuple[dict[str, float], str | None] | None:
+    """Nested/diagonal MSE ratio per family at the finest N (geometric mean over the models of
+    ``cls``), and why generalization cannot be judged (``None`` if it can): a model whose
+    diagonal is not at least :data:`FIT_MARGIN` below its out-of-span error did not learn its
+    own training spaces, so the ratios say nothing about generalization."""
     models = of_class(ev, cls)
     if not models:
         return None
     N = ev.expected.finest
     ratios: dict[str, list[float]] = {f: [] for f in FAMILIES}
+    diag, out = [], []
     for model in models:
         mse, spaces = cell_mse(ev.crossval, model, N, ev.expected.spaces)
+        m = masks(spaces)
+        diag.append(gmean(mse, m["diagonal"]))
+        out.append(gmean(mse, ~m["in_span"]))
         for fam in FAMILIES:
             ratios[fam].append(nested_ratio(mse, spaces, fam))
-    return {f: gmean(np.array(v)) for f, v in ratios.items()}, models
+    d, o = gmean(np.array(diag)), gmean(np.array(out))
+    why = None
+    if not d * FIT_MARGIN <= o:
+        why = (f"{', '.join(models)} did not fit its own training spaces at N={N} (diagonal "
+               f"MSE {d:.1e} vs out-of-span {o:.1e}; needs a margin of {FIT_MARGIN:g}): "
+               f"train longer to judge generalization")
+    return {f: gmean(np.array(v)) for f, v in ratios.items()}, why
 
 
 def _ratio_text(r: dict[str, float]) -> str:
@@ -106,14 +122,16 @@ def deep_linear_partial(ev: Evidence) -> Finding:
     got = _family_generalization(ev, "deep_linear")
     if got is None:
         return absent(src, claim, "model of class deep_linear", ev, "deep_linear")
-    r, _ = got
+    r, why = got
+    text = (f"nested/diagonal MSE ratio at N={ev.expected.finest} ({_ratio_text(r)}; "
+            f"<= {GENERALIZES_RATIO:g} counts as generalizing)")
+    if why:
+        return Finding(src, claim, f"{why}; {text}", NOT_MEASURABLE)
     gen = {f: v <= GENERALIZES_RATIO for f, v in r.items() if np.isfinite(v)}
     want = {"poly": False, "cos": True, "sin": True}
     agree = sum(gen.get(f) == w for f, w in want.items())
     verdict = REPRODUCED if agree == 3 else PARTLY if agree == 2 else NOT_REPRODUCED
-    return Finding(src, claim, f"nested/diagonal MSE ratio at N={ev.expected.finest} "
-                               f"({_ratio_text(r)}; <= {GENERALIZES_RATIO:g} counts as "
-                               f"generalizing)", verdict)
+    return Finding(src, claim, text, verdict)
 
 
 def mlp_diagonal(ev: Evidence) -> Finding:
@@ -121,11 +139,14 @@ def mlp_diagonal(ev: Evidence) -> Finding:
     got = _family_generalization(ev, "mlp")
     if got is None:
         return absent(src, claim, "model of class mlp", ev, "mlp")
-    r, _ = got
+    r, why = got
+    text = (f"nested/diagonal MSE ratio ({_ratio_text(r)}; > {GENERALIZES_RATIO:g} means "
+            f"diagonal-only)")
+    if why:
+        return Finding(src, claim, f"{why}; {text}", NOT_MEASURABLE)
     diag = sum(v > GENERALIZES_RATIO for v in r.values() if np.isfinite(v))
     verdict = REPRODUCED if diag == 3 else PARTLY if diag >= 1 else NOT_REPRODUCED
-    return Finding(src, claim, f"nested/diagonal MSE ratio ({_ratio_text(r)}; > "
-                               f"{GENERALIZES_RATIO:g} means diagonal-only)", verdict)
+    return Finding(src, claim, text, verdict)
 
 
 def _block_structure(ev: Evidence, cls: str) -> tuple[float, float, float] | None:

@@ -45,6 +45,7 @@ def thm32_agreement(ev: Evidence) -> Finding:
     zero = pred < PREDICTED_ZERO
     if "measured_z" in b:        # sampling error of the test set known: a z-test per cell
         z = np.abs(b["measured_z"].transpose(*b["measured_mse"].dims).values)
+        zero |= ~np.isfinite(z)  # the analysis leaves z undefined in span (round-off only)
         close, rule = z <= Z_MAX, f"|z| <= {Z_MAX:g} (test-set sampling error)"
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -305,7 +306,8 @@ def opposing_behaviours(ev: Evidence) -> Finding:
         for fam in FAMILIES:
             idx = [i for i, s in enumerate(spaces) if parse_space(s).family == fam]
             rhos.append(spearman([parse_space(spaces[i]).p for i in idx], covered[idx]))
-        ok = bool(rhos) and all(np.isfinite(r) and r > 0 for r in rhos)
+        judged = [r for r in rhos if np.isfinite(r)]   # families with >= 3 distinct orders
+        ok = bool(judged) and all(r > 0 for r in judged)
         parts.append(f"{lin[0]}: test spaces at machine precision grow with p in every family: "
                      f"{ok} (Spearman {', '.join(f'{r:+.2f}' for r in rhos)})")
         checks.append(ok)

@@ -103,7 +103,10 @@ def check_results(name: str, ds: xr.Dataset, expected: Expected) -> None:
     pde = ds.attrs.get("pde")
     if pde is not None and str(pde) != expected.pde:
         problems.append(f"pde is {pde!r}, this study's is {expected.pde!r}")
-    res = ds.attrs.get("resolution")
+    res = ds.attrs.get("N")
+    if res is not None and int(res) not in expected.resolutions:
+        problems.append(f"N = {int(res)} not in this study's resolutions "
+                        f"{list(expected.resolutions)}")
     if res is not None and "x" in ds.dims and ds.sizes["x"] != int(res) - 1:
         problems.append(f"x has {ds.sizes['x']} nodes, resolution {int(res)} needs {int(res) - 1}")
     if problems:

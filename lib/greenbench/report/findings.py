@@ -26,6 +26,7 @@ IN_SPAN_MAX = 1e-12       # linear model: an in-span cell is "at machine precisi
 OUT_OF_SPAN_MIN = 1e-8    # ... and an out-of-span cell "fails" above this
 GENERALIZES_RATIO = 10.0  # nested/diagonal MSE ratio up to which a model generalizes in a family
 SEPARATION = 100.0        # out-of-span / in-span MSE ratio that makes a "block" structure
+FIT_MARGIN = 100.0        # diagonal MSE must be this far below out-of-span to judge a model
 FULL, HALF = 0.95, 0.5    # fraction of agreeing cells for reproduced / partly reproduced
 
 

@@ -117,7 +117,11 @@ def synthetic_results(
 
     linear = [m for m in names if op_models[m] == "linear"]
     lin = mse[names.index(linear[0])] if linear else np.full((nt, nt, nr, ns), np.nan)
-    predicted = np.exp(np.nanmean(np.log(lin), axis=-1))
+    with np.errstate(divide="ignore"):
+        logs = np.log(lin)
+    count = np.isfinite(logs).sum(axis=-1)
+    predicted = np.where(count > 0, np.exp(np.where(np.isfinite(logs), logs, 0).sum(axis=-1)
+                                           / np.maximum(count, 1)), np.nan)
     inside = np.array([[parse_space(tr).contains(parse_space(te)) and tr != "fem"
                         for te in spaces] for tr in spaces])
     predicted = np.where(inside[:, :, None], 0.0, predicted)   # theory: exactly 0 in span
@@ -187,7 +191,7 @@ def synthetic_results(
         fields[N] = xr.Dataset(
             dict(G_hat=(("model", "train_space", "seed", "x", "s"), G_hat), G=(("x", "s"), G)),
             coords=dict(model=names, train_space=spaces, seed=seeds, x=x, s=x),
-            attrs={**attrs, "resolution": N, "k": k})
+            attrs={**attrs, "N": N, "k": k})
     offsets = np.arange(-3, 4)
     reference = np.array([generating_stencil(N, k)[(N - 1) // 2 + offsets] for N in res])
     stencil = np.broadcast_to(reference[None, None, :, None, :], (nm, nt, nr, ns, 7)).copy()

@@ -18,6 +18,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/analyze.smk"
+include: "workflow/rules/report.smk"
 
 
 wildcard_constraints:
@@ -29,5 +30,5 @@ wildcard_constraints:
 rule all:
     default_target: True
     input:
-        all_datasets(),
+        rules.report.output[0],
         all_training(),

@@ -11,18 +11,25 @@ FINEST = max(RESOLUTIONS)
 FIGURES = f"results/{PDE}/figures"
 
 
-def report_figures():
-    """Every figure of the report, in report order."""
-    heatmaps = [f"{FIGURES}/heatmap_{m}.png" for m in OPERATOR_MODELS]
-    rest = ["bounds", "convergence", "parameter_error", "quantity", "greens", "stencil"]
-    return (
-        [f"{FIGURES}/scorecard.png"] + heatmaps + [f"{FIGURES}/{n}.png" for n in rest]
-    )
+# Every figure of the report, in report order.
+REPORT_FIGURES = (
+    [f"{FIGURES}/scorecard.png"]
+    + [f"{FIGURES}/heatmap_{m}.png" for m in OPERATOR_MODELS]
+    + [
+        f"{FIGURES}/{name}.png"
+        for name in (
+            "bounds",
+            "convergence",
+            "parameter_error",
+            "quantity",
+            "greens",
+            "stencil",
+        )
+    ]
+)
 
 
 rule plot_heatmap:
-    wildcard_constraints:
-        model="|".join(OPERATOR_MODELS) or "(?!)",
     input:
         crossval=rules.crossval.output[0],
     output:
@@ -34,6 +41,8 @@ rule plot_heatmap:
         ),
     log:
         "logs/{pde}/report/heatmap_{model}.log",
+    wildcard_constraints:
+        model="|".join(OPERATOR_MODELS) or "(?!)",
     conda:
         "../envs/greenbench.yaml"
     threads: 1
@@ -162,7 +171,7 @@ rule report:
         convergence=rules.convergence.output[0].format(pde=PDE),
         greens=rules.greens.output.greens.format(pde=PDE),
         greens_fields=f"results/{PDE}/greens/N{FINEST}.nc",
-        figures=report_figures(),
+        figures=REPORT_FIGURES,
     output:
         "results/report.html",
     log:

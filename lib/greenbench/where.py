@@ -13,7 +13,7 @@ def main(root: str = ".") -> int:
     if data:
         print(f"greenbench: {len(data)} datasets under {root_path / 'data'}")
     if report.exists():
-        print(f"greenbench: report at {report}")
+        print(f"greenbench: report at {report} (open {report.as_uri()} in a browser)")
         return 0
     print("greenbench: no report yet (results/report.html is written by the report stage)")
     return 0

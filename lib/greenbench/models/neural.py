@@ -1,0 +1,138 @@
+"""Neural operator models: the shallow MLP, DeepONet and the physics-informed DeepONet.
+
+All map ``f (batch, N+1)`` and the grid ``x (N+1,)`` to ``u (batch, N+1)``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import nn
+from torch.func import jvp
+
+from greenbench.models.layers import FeedForward, activation, check_positive_int, pad_boundary
+
+
+class MLP(nn.Module):
+    """One hidden layer: ``u_interior = W2 act(W1 f + b1) + b2``; zero boundary output.
+
+    Parameters
+    ----------
+    N
+        Grid resolution; input ``N + 1`` nodal values of ``f``, output ``N - 1`` interior values.
+    width
+        Hidden width.
+    activation
+        Name from :data:`greenbench.models.layers.ACTIVATIONS`.
+    """
+
+    kind: ClassVar[str] = "operator"
+    default_dtype: ClassVar[str] = "float32"
+
+    def __init__(self, N: int, width: int = 64, activation: str = "tanh"):
+        super().__init__()
+        check_positive_int(N, "N", "mlp", minimum=2)
+        check_positive_int(width, "width", "mlp")
+        self.net = FeedForward([N + 1, width, N - 1], _act(activation, "mlp"))
+
+    def forward(self, f: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return pad_boundary(self.net(f))
+
+
+def _act(name: str, model: str, smooth: bool = False):
+    return activation(name, smooth=smooth, model=model)
+
+
+class DeepONet(nn.Module):
+    """``u(f)(x) = sum_j b_j(f) t_j(x) + b_0`` (Lu et al. 2021, unstacked, Cartesian product).
+
+    Parameters
+    ----------
+    N
+        Grid resolution; the branch net reads ``f`` at the ``N + 1`` nodes.
+    width, depth
+        Hidden width and number of hidden layers of both branch and trunk nets.
+    basis
+        Number ``p`` of basis functions (output width of both nets).
+    activation
+        Name of the activation; the trunk applies it to its output too (as DeepXDE does).
+
+    The output is evaluated at every node, the boundary included (it is learned, not imposed).
+    """
+
+    kind: ClassVar[str] = "operator"
+    default_dtype: ClassVar[str] = "float32"
+
+    def __init__(self, N: int, width: int = 64, depth: int = 2, basis: int = 32,
+                 activation: str = "tanh"):
+        super().__init__()
+        name = type(self).__name__.lower()
+        check_positive_int(N, "N", name, minimum=2)
+        for key, value in (("width", width), ("depth", depth), ("basis", basis)):
+            check_positive_int(value, key, name)
+        act = _act(activation, name, smooth=self._smooth)
+        self.branch = FeedForward([N + 1] + [width] * depth + [basis], act)
+        self.trunk = FeedForward([1] + [width] * depth + [basis], act, last_activation=True)
+        self.bias = nn.Parameter(torch.zeros(()))
+
+    _smooth: ClassVar[bool] = False
+
+    def forward(self, f: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``f (batch, N+1), x (P,) -> u (batch, P)``."""
+        return self.branch(f) @ self.trunk(x[:, None]).T + self.bias
+
+
+class PIDeepONet(DeepONet):
+    """DeepONet trained on data loss + PDE-residual loss + boundary loss (Wang et al. 2021).
+
+    The extra objective (added to the data MSE by the trainer, see :meth:`extra_loss`) is
+
+        pde_weight * mean_{n, 0<i<N} (-k u_xx(x_i) - f_i)^2 + bc_weight * mean_n (u(0)^2 + u(1)^2)/2
+
+    with ``u_xx = sum_j b_j(f) t_j''(x)`` computed by forward-mode automatic differentiation of
+    the trunk net in ``x`` (exact, not a finite difference). ``k`` is the PDE's coefficient from
+    the dataset. The activation must be smooth (``tanh`` by default).
+    """
+
+    _smooth: ClassVar[bool] = True
+
+    def __init__(self, N: int, width: int = 64, depth: int = 2, basis: int = 32,
+                 activation: str = "tanh", pde_weight: float = 1e-3, bc_weight: float = 1.0):
+        super().__init__(N, width=width, depth=depth, basis=basis, activation=activation)
+        for key, value in (("pde_weight", pde_weight), ("bc_weight", bc_weight)):
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ValueError(f"pideeponet: parameter {key} must be a number >= 0, "
+                                 f"got {value!r}")
+        self.pde_weight = float(pde_weight)
+        self.bc_weight = float(bc_weight)
+
+    def trunk_derivatives(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Trunk values ``t(x)`` and ``t''(x)``, each ``(P, basis)``, by nested ``jvp`` in x.
+
+        The trunk acts pointwise, so one Jacobian-vector product with tangent ones gives the
+        derivative at every node at once."""
+        ones = torch.ones_like(x)
+
+        def values(z: torch.Tensor) -> torch.Tensor:
+            return self.trunk(z[:, None])
+
+        def first(z: torch.Tensor) -> torch.Tensor:
+            return jvp(values, (z,), (ones,))[1]
+
+        _, t_xx = jvp(first, (x,), (ones,))
+        return values(x), t_xx
+
+    def residual(self, f: torch.Tensor, x: torch.Tensor, k: float) -> torch.Tensor:
+        """PDE residual ``-k u_xx - f`` at the interior nodes, ``(batch, N-1)``."""
+        _, t_xx = self.trunk_derivatives(x)
+        u_xx = self.branch(f) @ t_xx.T
+        return (-k * u_xx - f)[:, 1:-1]
+
+    def extra_loss(self, f: torch.Tensor, x: torch.Tensor, k: float) -> torch.Tensor:
+        """Physics terms of the objective (a scalar), added to the data MSE."""
+        b = self.branch(f)
+        t, t_xx = self.trunk_derivatives(x)
+        res = (-k * (b @ t_xx.T) - f)[:, 1:-1]
+        u_bc = b @ t[[0, -1]].T + self.bias
+        return self.pde_weight * res.pow(2).mean() + self.bc_weight * u_bc.pow(2).mean()

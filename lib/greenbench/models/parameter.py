@@ -1,0 +1,193 @@
+"""Parameter learners: the PDE's form is known, the coefficient is learned (white-box models).
+
+* :class:`FD` learns one scalar ``w_q`` per stencil order ``q`` in ``-w_q FD_q(u) = f``
+  (Thm 3.1 of arXiv 2506.15199: ``w_q = k`` exactly when the data are polynomials of degree
+  ``p < q``, a bias ``~ mu_q dx^q`` otherwise).
+* :class:`PINN` solves the inverse problem with one small network ``u_s(x)`` per sample and a
+  shared scalar ``k``, the PDE residual's ``u_xx`` taken by automatic differentiation.
+
+Their objectives are written for parameters with any leading batch (ensemble) dimensions, so a
+whole ensemble of members is one broadcast tensor computation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from greenbench import pde
+from greenbench.models.layers import activation, check_positive_int
+
+
+class ParameterLearnerError(TypeError):
+    """A parameter learner was asked for an operator prediction ``f -> u``."""
+
+
+class FD(nn.Module):
+    """Learn ``w_q`` in ``-w_q FD_q(u) = f`` at the nodes where the order-``q`` stencil fits.
+
+    Parameters
+    ----------
+    N
+        Grid resolution.
+    orders
+        Stencil orders ``q`` (even, >= 2; default 2, 4, 6); one scalar ``w_q`` each.
+    w_init
+        Initial value of every ``w_q`` for iterative training.
+
+    The objective of one member is ``sum_q mean_{n, i} (-w_q FD_q(u_n)_i - f_{n,i})^2``; its exact
+    minimiser is ``w_q* = -<f, FD_q u> / <FD_q u, FD_q u>`` (:meth:`lstsq`).
+    """
+
+    kind: ClassVar[str] = "parameter"
+    default_dtype: ClassVar[str] = "float64"
+
+    def __init__(self, N: int, orders: Sequence[int] = (2, 4, 6), w_init: float = 0.0):
+        super().__init__()
+        check_positive_int(N, "N", "fd", minimum=2)
+        if isinstance(orders, int | str) or not len(orders):
+            raise ValueError(f"fd: parameter orders must be a non-empty list of even integers "
+                             f">= 2, got {orders!r}")
+        for q in orders:
+            if isinstance(q, bool) or not isinstance(q, int) or q < 2 or q % 2:
+                raise ValueError(f"fd: stencil order {q!r} is not an even integer >= 2 "
+                                 f"(e.g. {list(pde.FD_ORDERS)})")
+            if q >= N:
+                raise ValueError(f"fd: stencil order {q} needs N > {q}, got N = {N}")
+        self.orders = tuple(int(q) for q in orders)
+        self.w = nn.Parameter(torch.full((len(self.orders),), float(w_init)))
+
+    def forward(self, f: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        raise ParameterLearnerError("fd is a parameter learner (it learns w in -w FD_q(u) = f); "
+                                    "it has no operator f -> u to evaluate")
+
+    def features(self, f: np.ndarray, u: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``[(FD_q(u), f at the same nodes)]`` per order, each ``(..., N + 1 - q)``, float64."""
+        N = u.shape[-1] - 1
+        f = np.asarray(f, dtype=np.float64)
+        return [(pde.apply_fd(u, q, 1.0 / N), f[..., pde.fd_nodes(N, q)]) for q in self.orders]
+
+    @staticmethod
+    def lstsq(features: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """Exact least-squares ``w_q`` per order over the trailing two axes: ``(..., n_q)``."""
+        out = []
+        for d, fq in features:
+            out.append(-(fq * d).sum(axis=(-2, -1)) / (d * d).sum(axis=(-2, -1)))
+        return np.stack(out, axis=-1)
+
+    @staticmethod
+    def objective(w: torch.Tensor, features: Sequence[tuple[torch.Tensor, torch.Tensor]]
+                  ) -> torch.Tensor:
+        """``sum_q mean (-w_q D_q - f_q)^2`` for ``w (..., n_q)`` and features ``(..., n, m_q)``."""
+        total = 0.0
+        for j, (d, fq) in enumerate(features):
+            total = total + (-w[..., j, None, None] * d - fq).pow(2).mean(dim=(-2, -1))
+        return total
+
+
+class PINN(nn.Module):
+    """Inverse-problem PINN: networks ``u_s(x)``, ``s = 1..n_nets``, and one learned scalar ``k``.
+
+    Each net is ``1 -> width (x depth) -> 1`` with a smooth activation; with ``hard_bc`` its
+    output is multiplied by ``x (1 - x)`` so ``u_s(0) = u_s(1) = 0`` exactly. Trained on
+    ``n_nets`` samples ``(f_s, u_s)`` of the training split with the objective (per member)
+
+        mean_{s,i} (u_s(x_i) - u_{s,i})^2 / mean(u^2)
+        + pde_weight * mean_{s, 0<i<N} (-k u_s''(x_i) - f_{s,i})^2 / mean(f^2)
+
+    where ``u_s''`` is the second derivative by reverse-mode autograd in ``x``. The two
+    normalisations make the terms comparable (``u`` is about ``1/pi^2`` times smaller than f).
+
+    Parameters
+    ----------
+    N
+        Grid resolution (collocation points are the grid nodes, where ``f`` is known).
+    n_nets
+        Number of samples, each with its own network.
+    width, depth
+        Hidden width and number of hidden layers of each network.
+    activation
+        Smooth activation name (default ``tanh``).
+    k_init
+        Initial value of the learned coefficient.
+    hard_bc
+        Impose the boundary condition through ``x (1 - x)``.
+    pde_weight
+        Weight of the PDE-residual term.
+    """
+
+    kind: ClassVar[str] = "parameter"
+    default_dtype: ClassVar[str] = "float64"
+
+    def __init__(self, N: int, n_nets: int = 4, width: int = 32, depth: int = 2,
+                 activation: str = "tanh", k_init: float = 0.5, hard_bc: bool = True,
+                 pde_weight: float = 1.0):
+        super().__init__()
+        check_positive_int(N, "N", "pinn", minimum=2)
+        for key, value in (("n_nets", n_nets), ("width", width), ("depth", depth)):
+            check_positive_int(value, key, "pinn")
+        for key, value in (("k_init", k_init), ("pde_weight", pde_weight)):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"pinn: parameter {key} must be a number, got {value!r}")
+        self.activation_name = activation
+        self.act = _pinn_act(activation)
+        self.hard_bc = bool(hard_bc)
+        self.pde_weight = float(pde_weight)
+        self.n_nets = n_nets
+        self.k = nn.Parameter(torch.tensor(float(k_init)))
+        sizes = [1] + [width] * depth + [1]
+        weights, biases = [], []
+        for a, b in zip(sizes[:-1], sizes[1:], strict=True):
+            bound = 1.0 / math.sqrt(a)  # nn.Linear's default range
+            weights.append(nn.Parameter(torch.empty(n_nets, b, a).uniform_(-bound, bound)))
+            biases.append(nn.Parameter(torch.empty(n_nets, b).uniform_(-bound, bound)))
+        self.weights = nn.ParameterList(weights)
+        self.biases = nn.ParameterList(biases)
+
+    def forward(self, f: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        raise ParameterLearnerError("pinn is a parameter learner (it learns k); it has no "
+                                    "operator f -> u to evaluate (see PINN.solution)")
+
+    def solution(self, x: torch.Tensor) -> torch.Tensor:
+        """The fitted solutions ``u_s(x)``: ``x (P,) -> (n_nets, P)``."""
+        params = dict(self.named_parameters())
+        return self.u(params, x.expand(self.n_nets, -1))
+
+    def u(self, params: Mapping[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        """Evaluate the nets: parameters with leading dims ``(..., n_nets)``, ``x (..., n_nets, P)``
+        -> ``u (..., n_nets, P)``. Each output depends only on its own ``x`` entry."""
+        h = x[..., None]
+        n_layers = len(self.weights)
+        for i in range(n_layers):
+            w, b = params[f"weights.{i}"], params[f"biases.{i}"]
+            h = h @ w.transpose(-1, -2) + b[..., None, :]
+            if i < n_layers - 1:
+                h = self.act(h)
+        out = h[..., 0]
+        return x * (1.0 - x) * out if self.hard_bc else out
+
+    def objective(self, params: Mapping[str, torch.Tensor], x: torch.Tensor, f: torch.Tensor,
+                  u: torch.Tensor, create_graph: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(objective, data MSE)``, each of shape ``(...)`` for data ``f, u (..., n_nets, P)``.
+
+        ``x`` is the grid ``(P,)``; ``params["k"]`` has shape ``(...)``."""
+        with torch.enable_grad():
+            xs = x.expand_as(u).detach().clone().requires_grad_(True)
+            un = self.u(params, xs)
+            (ux,) = torch.autograd.grad(un.sum(), xs, create_graph=True)
+            (uxx,) = torch.autograd.grad(ux.sum(), xs, create_graph=create_graph)
+        k = params["k"][..., None, None]
+        data = (un - u).pow(2).mean(dim=(-2, -1))
+        res = (-k * uxx - f)[..., 1:-1].pow(2).mean(dim=(-2, -1))
+        u_scale = u.pow(2).mean(dim=(-2, -1)).clamp_min(torch.finfo(u.dtype).tiny)
+        f_scale = f[..., 1:-1].pow(2).mean(dim=(-2, -1)).clamp_min(torch.finfo(u.dtype).tiny)
+        return data / u_scale + self.pde_weight * res / f_scale, data
+
+
+def _pinn_act(name: str):
+    return activation(name, smooth=True, model="pinn")

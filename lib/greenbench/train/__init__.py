@@ -1,0 +1,41 @@
+"""Training: vectorized ensembles, optimizers, checkpoints, and the task API used by ``hpc``.
+
+Public API::
+
+    TrainTask(model, entry, pde, N, members, datasets, out_dir, master_seed=0, device="auto")
+    run_task(task, checkpoint_path=None) -> dict      # train, write .pt files, return metrics
+    task_done(task) -> bool
+    load_task_result(task) -> dict                    # run_task's result from the .pt files
+    metrics_dataset(model, entry, N, pde, results) -> xarray.Dataset
+    load_trained(path) -> torch.nn.Module
+    predict(module, f, x) -> numpy.ndarray
+
+See docs/models.md for the models and the ``train:`` keys.
+"""
+
+from greenbench.train.exact import min_norm_update
+from greenbench.train.loop import FitResult, fit, log_steps
+from greenbench.train.metrics import metrics_dataset
+from greenbench.train.problems import (
+    FDProblem,
+    OperatorProblem,
+    PINNProblem,
+    Problem,
+    build_member,
+    make_problem,
+)
+from greenbench.train.task import (
+    TrainTask,
+    load_task_result,
+    load_trained,
+    predict,
+    resolve_device,
+    run_task,
+    task_done,
+)
+
+__all__ = [
+    "FDProblem", "FitResult", "OperatorProblem", "PINNProblem", "Problem", "TrainTask",
+    "build_member", "fit", "load_task_result", "load_trained", "log_steps", "make_problem",
+    "metrics_dataset", "min_norm_update", "predict", "resolve_device", "run_task", "task_done",
+]

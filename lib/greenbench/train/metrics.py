@@ -1,0 +1,119 @@
+"""The ``metrics.nc`` of one training job (model, N): per-member results as an xarray Dataset.
+
+Layout (docs/architecture.md, docs/results_format.md):
+
+* every model: ``train_mse``, ``diverged``, ``wall_time``, ``final_step`` over
+  ``(train_space, seed)`` and ``loss`` over ``(train_space, seed, step)``;
+* ``fd``: ``w``, ``w_lstsq``, ``rel_error`` (= ``|w - k| / |k|``), ``rel_error_lstsq`` over
+  ``(q, train_space, seed)``;
+* ``pinn``: ``k_hat``, ``rel_error`` (= ``|k_hat - k| / |k|``) over ``(train_space, seed)``.
+
+Members missing from ``results`` are NaN (``diverged`` False, ``final_step`` -1).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from greenbench.provenance import config_hash, provenance
+from greenbench.spaces import ALL_SPACES
+
+
+def _space_order(spaces: Sequence[str]) -> list[str]:
+    known = {s: i for i, s in enumerate(ALL_SPACES)}
+    return sorted(dict.fromkeys(spaces), key=lambda s: (known.get(s, len(known)), s))
+
+
+def metrics_dataset(model: str, entry: Mapping[str, Any], N: int, pde: str,
+                    results: Sequence[Mapping[str, Any]]) -> xr.Dataset:
+    """Combine :func:`greenbench.train.run_task` results of one (model, N) into a Dataset.
+
+    Raises ``ValueError`` if ``results`` is empty, mixes models or resolutions, or holds the
+    same ``(train_space, seed)`` twice."""
+    members = [m for r in results for m in r["members"]]
+    if not members:
+        raise ValueError(f"model {model!r}, N={N}: no training results to combine")
+    for r in results:
+        if r["model"] != model or int(r["N"]) != int(N):
+            raise ValueError(f"result of task {r.get('task')} is model {r['model']!r}, "
+                             f"N={r['N']}; expected model {model!r}, N={N}")
+    spaces = _space_order([m["train_space"] for m in members])
+    seeds = sorted({int(m["seed"]) for m in members})
+    steps = np.array(sorted({int(s) for m in members for s in m["step"]}), dtype=np.int64)
+    si = {s: i for i, s in enumerate(spaces)}
+    ri = {s: i for i, s in enumerate(seeds)}
+    ti = {int(s): i for i, s in enumerate(steps)}
+    shape = (len(spaces), len(seeds))
+    train_mse = np.full(shape, np.nan)
+    wall_time = np.full(shape, np.nan)
+    diverged = np.zeros(shape, dtype=bool)
+    final_step = np.full(shape, -1, dtype=np.int64)
+    loss = np.full(shape + (steps.size,), np.nan)
+    seen: set[tuple[str, int]] = set()
+    kind = results[0].get("kind", "operator")
+    q = None
+    for m in members:
+        key = (m["train_space"], int(m["seed"]))
+        if key in seen:
+            raise ValueError(f"model {model!r}, N={N}: member {key} appears twice in the results")
+        seen.add(key)
+        i, j = si[key[0]], ri[key[1]]
+        train_mse[i, j], wall_time[i, j] = m["train_mse"], m["wall_time"]
+        diverged[i, j], final_step[i, j] = bool(m["diverged"]), int(m["final_step"])
+        loss[i, j, [ti[int(s)] for s in m["step"]]] = np.asarray(m["loss"], dtype=np.float64)
+        if kind == "parameter" and "q" in m:
+            q = np.asarray(m["q"], dtype=np.int64)
+    coords = {"train_space": spaces, "seed": np.asarray(seeds, dtype=np.int64), "step": steps}
+    dims, dims_t = ("train_space", "seed"), ("train_space", "seed", "step")
+    data = {
+        "train_mse": (dims, train_mse, {"description": "MSE of the fit on the training split "
+                                        "(fd: equation residual; pinn: the nets' data fit)"}),
+        "diverged": (dims, diverged, {"description": "training objective became non-finite"}),
+        "wall_time": (dims, wall_time, {"units": "s", "description":
+                                        "wall time of the ensemble the member was trained in"}),
+        "final_step": (dims, final_step, {"description": "optimizer steps completed"}),
+        "loss": (dims_t, loss, {"description": "training objective at the start of each step; "
+                                               "the last step holds the final value"}),
+    }
+    if q is not None:
+        coords["q"] = q
+        qi = {int(v): n for n, v in enumerate(q)}
+        for name in ("w", "w_lstsq", "rel_error", "rel_error_lstsq"):
+            arr = np.full((q.size,) + shape, np.nan)
+            for m in members:
+                vals = np.asarray(m[name], dtype=np.float64)
+                for n, qq in enumerate(m["q"]):
+                    arr[qi[int(qq)], si[m["train_space"]], ri[int(m["seed"])]] = vals[n]
+            data[name] = (("q",) + dims, arr, _FD_DESC[name])
+    elif any("k_hat" in m for m in members):
+        for name in ("k_hat", "rel_error"):
+            arr = np.full(shape, np.nan)
+            for m in members:
+                arr[si[m["train_space"]], ri[int(m["seed"])]] = float(m[name])
+            data[name] = (dims, arr, _PINN_DESC[name])
+    r0 = results[0]
+    attrs = {"model": model, "class": str(entry.get("class")), "kind": kind, "N": int(N),
+             "pde": pde, "k": float(r0.get("k", np.nan)), "optimizer": str(r0.get("optimizer")),
+             "dtype": str(r0.get("dtype")),
+             "params": json.dumps(dict(entry.get("params") or {}), sort_keys=True),
+             "train": json.dumps(dict(entry.get("train") or {}), sort_keys=True),
+             **provenance(config_hash({"model": model, "entry": dict(entry), "N": N,
+                                       "pde": pde}))}
+    return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+_FD_DESC = {
+    "w": {"description": "learned w_q in -w_q FD_q(u) = f (iterative training)"},
+    "w_lstsq": {"description": "exact least-squares w_q"},
+    "rel_error": {"description": "|w - k| / |k|"},
+    "rel_error_lstsq": {"description": "|w_lstsq - k| / |k|"},
+}
+_PINN_DESC = {
+    "k_hat": {"description": "learned coefficient k of the inverse-problem PINN"},
+    "rel_error": {"description": "|k_hat - k| / |k|"},
+}

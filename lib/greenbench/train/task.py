@@ -1,0 +1,300 @@
+"""Training tasks: the unit of work ``greenbench.hpc`` submits (one job-array element each).
+
+A :class:`TrainTask` trains several ``(train_space, seed)`` members of one ``(model, N)``
+together as one ensemble and writes one ``{out_dir}/{train_space}/seed{s}.pt`` per member.
+Everything here is picklable and importable at top level, as submitit needs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from greenbench import io
+from greenbench.models.parameter import ParameterLearnerError
+from greenbench.models.registry import (
+    TrainConfig,
+    model_kind,
+    resolve_class,
+    validate_model_entries,
+)
+from greenbench.provenance import config_hash
+from greenbench.seeding import derive_seed
+from greenbench.spaces import ALL_SPACES
+from greenbench.train.loop import FitResult, fit
+from greenbench.train.problems import build_member, make_problem
+
+log = logging.getLogger(__name__)
+
+PT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TrainTask:
+    """One ensemble to train.
+
+    Attributes
+    ----------
+    model
+        Name of the entry in the config's ``models:``.
+    entry
+        The validated entry ``{class, params, train, enabled}``.
+    pde
+        PDE name (``poisson1d``).
+    N
+        Resolution.
+    members
+        ``(train_space, seed)`` pairs trained together as one ensemble.
+    datasets
+        ``train_space -> path`` of the HDF5 dataset at this ``N``.
+    out_dir
+        ``results/{pde}/train/{model}/N{N}``.
+    master_seed
+        The config's ``seed``.
+    device
+        ``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda``, ``cuda:1``, ...
+    """
+
+    model: str
+    entry: dict = field(hash=False)
+    pde: str
+    N: int
+    members: tuple[tuple[str, int], ...]
+    datasets: dict[str, str] = field(hash=False)
+    out_dir: str
+    master_seed: int = 0
+    device: str = "auto"
+
+    @property
+    def name(self) -> str:
+        """Human-readable and unique among the tasks of one (model, N), e.g.
+        ``linear/N32/sin1-sin8+fem/seed0``."""
+        spaces = list(dict.fromkeys(s for s, _ in self.members))
+        seeds = sorted(dict.fromkeys(int(s) for _, s in self.members))
+        if len(self.members) == len(spaces) * len(seeds) == len(set(self.members)):
+            tail = f"{_compress_spaces(spaces)}/seed{_compress_ints(seeds)}"
+        else:
+            tail = "+".join(f"{s}:{seed}" for s, seed in self.members)
+        return f"{self.model}/N{self.N}/{tail}"
+
+    def member_seed(self, train_space: str, seed: int) -> int:
+        """``derive_seed(master, pde, model, train_space, N, seed)``: the member's init seed."""
+        return derive_seed(self.master_seed, self.pde, self.model, train_space, self.N, seed)
+
+    def member_path(self, train_space: str, seed: int) -> Path:
+        return Path(self.out_dir) / train_space / f"seed{seed}.pt"
+
+    def fingerprint(self) -> str:
+        """Hash of everything that determines the result (checkpoints must match it)."""
+        return config_hash({"model": self.model, "entry": self.entry, "pde": self.pde,
+                            "N": self.N, "members": [list(m) for m in self.members],
+                            "master_seed": self.master_seed})
+
+
+def _compress_ints(values: Sequence[int]) -> str:
+    runs: list[list[int]] = []
+    for v in values:
+        if runs and v == runs[-1][-1] + 1:
+            runs[-1].append(v)
+        else:
+            runs.append([v])
+    return ",".join(f"{r[0]}-{r[-1]}" if len(r) > 2 else ",".join(map(str, r)) for r in runs)
+
+
+def _compress_spaces(spaces: Sequence[str]) -> str:
+    """``poly1..poly8`` in the canonical order become ``poly1-poly8``."""
+    order = {s: i for i, s in enumerate(ALL_SPACES)}
+    parts: list[list[str]] = []
+    for s in spaces:
+        prev = parts[-1][-1] if parts else None
+        if prev is not None and s in order and prev in order and order[s] == order[prev] + 1 \
+                and s.rstrip("0123456789") == prev.rstrip("0123456789"):
+            parts[-1].append(s)
+        else:
+            parts.append([s])
+    return "+".join(f"{p[0]}-{p[-1]}" if len(p) > 2 else "+".join(p) for p in parts)
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``auto`` -> ``cuda`` when available, else ``cpu``; anything else is passed to torch."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"unknown device {device!r}; allowed: auto, cpu, cuda, cuda:<i>") from exc
+
+
+def _load_members(task: TrainTask) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Stack the training splits ``(E, n_train, N+1)`` of the members' datasets."""
+    cache: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, float]] = {}
+    fs, us = [], []
+    for space, _ in task.members:
+        if space not in task.datasets:
+            raise ValueError(f"task {task.name}: no dataset path for train_space {space!r} "
+                             f"(have {sorted(task.datasets)})")
+        if space not in cache:
+            path = task.datasets[space]
+            ds = io.read_dataset(path)
+            if ds.N != task.N or ds.attrs.get("pde") != task.pde:
+                raise io.DatasetError(path, f"is pde={ds.attrs.get('pde')!r}, N={ds.N}; task "
+                                            f"{task.name} needs pde={task.pde!r}, N={task.N}")
+            f, u = ds.split("train")
+            cache[space] = (f, u, ds.x, float(ds.attrs["k"]))
+        f, u, x, k = cache[space]
+        fs.append(f)
+        us.append(u)
+    sizes = {space: c[0].shape[0] for space, c in cache.items()}
+    if len(set(sizes.values())) > 1:
+        raise ValueError(f"task {task.name}: members need the same number of training samples "
+                         f"to form one ensemble, got {sizes}")
+    ks = {c[3] for c in cache.values()}
+    if len(ks) > 1:
+        raise ValueError(f"task {task.name}: datasets disagree on k: {sorted(ks)}")
+    x = next(iter(cache.values()))[2]
+    return np.stack(fs), np.stack(us), x, ks.pop()
+
+
+def run_task(task: TrainTask, checkpoint_path: str | None = None) -> dict[str, Any]:
+    """Train all members of ``task`` as one ensemble and write their ``.pt`` files.
+
+    Resumes from ``checkpoint_path`` when it exists and belongs to this task (same
+    :meth:`TrainTask.fingerprint`; otherwise it is ignored with a warning), and saves a
+    checkpoint there every ``train.checkpoint_every`` steps; the checkpoint is removed once the
+    ``.pt`` files are written. Returns the picklable result read by :func:`metrics_dataset`
+    (the same dict :func:`load_task_result` rebuilds from the files)."""
+    validate_model_entries({task.model: task.entry})
+    cfg = TrainConfig.from_entry(task.model, task.entry)
+    device = resolve_device(task.device)
+    f, u, x, k = _load_members(task)
+    seeds = [task.member_seed(space, seed) for space, seed in task.members]
+    problem = make_problem(task.model, task.entry, task.N, seeds, f, u, x, k, cfg, device)
+    fingerprint = task.fingerprint()
+    resume = None
+    if checkpoint_path and os.path.exists(checkpoint_path):
+        state = io.load_torch(checkpoint_path)
+        if isinstance(state, dict) and state.get("fingerprint") == fingerprint:
+            resume = state
+        else:
+            log.warning("%s: checkpoint %s belongs to another task or config; starting over",
+                        task.name, checkpoint_path)
+    save = (lambda state: io.save_torch(state, checkpoint_path)) if checkpoint_path else None
+    log.info("%s: training %d member(s) on %s (%s, %s, %d steps)", task.name, problem.E, device,
+             cfg.optimizer, cfg.dtype, cfg.steps)
+    result = fit(problem, cfg, resume=resume, save=save, fingerprint=fingerprint)
+    members = _member_results(task, problem, result, k)
+    for member, module in zip(members, problem.member_modules(), strict=True):
+        io.save_torch(_pt_content(task, member, module, cfg, k), member["path"])
+    if checkpoint_path and os.path.exists(checkpoint_path):
+        os.remove(checkpoint_path)
+    return _task_result(task, cfg, k, members, vectorized=getattr(problem, "vectorized", True),
+                        device=str(device))
+
+
+def _member_results(task: TrainTask, problem, result: FitResult, k: float) -> list[dict]:
+    extras = problem.member_extras(k)
+    out = []
+    for e, (space, seed) in enumerate(task.members):
+        out.append({"train_space": space, "seed": int(seed),
+                    "path": str(task.member_path(space, seed)),
+                    "train_mse": float(result.train_mse[e]),
+                    "diverged": bool(result.diverged[e]),
+                    "wall_time": float(result.wall_time),
+                    "final_step": int(result.final_step[e]),
+                    "step": result.step.copy(), "loss": result.loss[e].copy(), **extras[e]})
+    return out
+
+
+def _task_result(task: TrainTask, cfg: TrainConfig, k: float, members: list[dict],
+                 vectorized: bool, device: str) -> dict[str, Any]:
+    return {"task": task.name, "model": task.model, "class": task.entry["class"],
+            "kind": model_kind(resolve_class(task.entry["class"], task.model)), "pde": task.pde,
+            "N": task.N, "k": k, "optimizer": cfg.optimizer, "dtype": cfg.dtype,
+            "vectorized": vectorized, "device": device, "members": members}
+
+
+def _to_torch(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(value))
+    return value
+
+
+def _pt_content(task: TrainTask, member: Mapping[str, Any], module: nn.Module,
+                cfg: TrainConfig, k: float) -> dict[str, Any]:
+    metrics = {key: _to_torch(v) for key, v in member.items() if key != "path"}
+    return {"version": PT_VERSION, "model": task.model, "class": task.entry["class"],
+            "params": dict(task.entry.get("params") or {}), "N": task.N, "pde": task.pde,
+            "train_space": member["train_space"], "seed": member["seed"],
+            "dtype": cfg.dtype, "k": float(k), "fingerprint": task.fingerprint(),
+            "state_dict": {k: v.detach().cpu() for k, v in module.state_dict().items()},
+            "metrics": metrics}
+
+
+def task_done(task: TrainTask) -> bool:
+    """All member ``.pt`` files exist, load, and were written for this task's fingerprint."""
+    want = task.fingerprint()
+    for space, seed in task.members:
+        path = task.member_path(space, seed)
+        if not path.exists():
+            return False
+        try:
+            content = io.load_torch(path)
+        except Exception:  # a truncated or foreign file counts as not done
+            return False
+        if not isinstance(content, dict) or content.get("fingerprint") != want \
+                or "state_dict" not in content:
+            return False
+    return True
+
+
+def load_task_result(task: TrainTask) -> dict[str, Any]:
+    """The :func:`run_task` result of a finished task, rebuilt from its ``.pt`` files."""
+    cfg = TrainConfig.from_entry(task.model, task.entry)
+    members, k = [], float("nan")
+    for space, seed in task.members:
+        path = task.member_path(space, seed)
+        content = io.load_torch(path)
+        metrics = {key: (v.numpy() if isinstance(v, torch.Tensor) else v)
+                   for key, v in content["metrics"].items()}
+        members.append({**metrics, "path": str(path)})
+        k = float(content.get("k", k))
+    k = float(_load_members(task)[3]) if np.isnan(k) else k
+    return _task_result(task, cfg, k, members, vectorized=cfg.vectorize, device="")
+
+
+def load_trained(path: str | os.PathLike) -> nn.Module:
+    """Rebuild a trained member from its ``.pt`` file (``weights_only`` load), in eval mode."""
+    content = io.load_torch(path)
+    if not isinstance(content, dict) or "state_dict" not in content:
+        raise ValueError(f"{path}: not a greenbench trained-model file (no state_dict)")
+    dtype = getattr(torch, content.get("dtype", "float32"))
+    module = build_member(content["class"], int(content["N"]), content.get("params") or {},
+                          0, dtype, content.get("model", str(path)))
+    module.load_state_dict(content["state_dict"])
+    return module.eval()
+
+
+@torch.no_grad()
+def predict(module: nn.Module, f: np.ndarray, x: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """``u = module(f, x)`` for ``f (n, N+1)`` in chunks, without gradients; float64 numpy.
+
+    Raises ``TypeError`` for parameter learners (fd, pinn), which have no ``f -> u`` map."""
+    if model_kind(type(module)) != "operator":
+        raise ParameterLearnerError(f"{type(module).__name__} is a parameter learner; it does "
+                                    f"not predict u from f")
+    p = next(iter(module.parameters()), None)
+    dtype = p.dtype if p is not None else torch.float32
+    device = p.device if p is not None else torch.device("cpu")
+    xt = torch.as_tensor(np.asarray(x), dtype=dtype, device=device)
+    f = np.atleast_2d(np.asarray(f))
+    out = [module(torch.as_tensor(f[i:i + chunk], dtype=dtype, device=device), xt)
+           .double().cpu().numpy() for i in range(0, f.shape[0], chunk)]
+    return np.concatenate(out, axis=0) if out else np.zeros((0, np.asarray(x).size))

@@ -77,7 +77,10 @@ def test_empty_config_is_the_default_study(repo_root):
     assert set(empty) == set(default)
     for key in empty:
         if key != "models":
-            assert empty[key] == default[key], key
+            assert empty[key] == default[key], (
+                f"config/config.yaml sets {key} = {default[key]!r} but an empty config gives the "
+                f"schema default {empty[key]!r}: make them equal (the default study must be "
+                f"what an empty config means)")
     assert space_names(empty["spaces"]) == list(ALL_SPACES)
 
 

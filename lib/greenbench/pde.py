@@ -189,8 +189,12 @@ def fem_solve(f: np.ndarray, k: float = 1.0, mass: str = "consistent") -> np.nda
     if mass not in MASS_KINDS:
         raise ValueError(f"unknown FEM mass matrix {mass!r}; allowed: {MASS_KINDS}")
     dx = 1.0 / N
+    # The load scale goes into the matrix: consistent M f = (dx/6) [1, 4, 1] f, so solve
+    # (6/dx) K u = [1, 4, 1] f; lumped M f = dx f, so solve K/dx u = f.
+    scale = 6.0 / dx if mass == "consistent" else 1.0 / dx
     # (for N = 2 the single unknown has no off-diagonal; f2py still wants an array of size 1)
-    d, e, info = pttrf(np.full(N - 1, 2.0 * k / dx), np.full(max(N - 2, 1), -k / dx))
+    d, e, info = pttrf(np.full(N - 1, 2.0 * k / dx * scale),
+                       np.full(max(N - 2, 1), -k / dx * scale))
     if info != 0:  # cannot happen for k > 0; kept so that a LAPACK failure is never silent
         raise RuntimeError(f"LAPACK pttrf failed (info={info}) for N={N}, k={k}")
     u = np.zeros_like(f)
@@ -199,24 +203,23 @@ def fem_solve(f: np.ndarray, k: float = 1.0, mass: str = "consistent") -> np.nda
     rows = max(1, (1 << 19) // (8 * (N + 1)))
     for start in range(0, f.shape[0], rows):
         block = slice(start, start + rows)
-        u[block, 1:-1] = _fem_block(f[block], d, e, dx, mass).T
+        u[block, 1:-1] = _fem_block(f[block], d, e, mass).T
     return u
 
 
-def _fem_block(f: np.ndarray, d: np.ndarray, e: np.ndarray, dx: float, mass: str) -> np.ndarray:
+def _fem_block(f: np.ndarray, d: np.ndarray, e: np.ndarray, mass: str) -> np.ndarray:
     """Interior solution ``(N-1, m)`` for a block of forcings ``f`` (m, N+1), given the
-    ``L D L^T`` factors ``(d, e)`` of ``K``."""
-    # M f as a 3-point stencil (the rows of mass_matrix, O(m N) rather than a dense O(m N^2)
-    # product). f.T is a Fortran-ordered (N+1, m) view, so rhs comes out Fortran-ordered
-    # (N-1, m): one contiguous column per sample, the layout LAPACK works in without a copy.
+    ``L D L^T`` factors ``(d, e)`` of the scaled stiffness matrix (see :func:`fem_solve`)."""
+    # The load as a 3-point stencil (the rows of mass_matrix, O(m N) rather than a dense
+    # O(m N^2) product). f.T is a Fortran-ordered (N+1, m) view, so rhs comes out
+    # Fortran-ordered (N-1, m): one contiguous column per sample, LAPACK's layout.
     ft = f.T
     if mass == "consistent":
         rhs = ft[1:-1] * 4.0
         rhs += ft[:-2]
         rhs += ft[2:]
-        rhs *= dx / 6.0
     else:  # lumped
-        rhs = ft[1:-1] * dx
+        rhs = np.array(ft[1:-1], order="F")
     sol, info = pttrs(d, e, rhs, overwrite_b=True)
     if info != 0:
         raise RuntimeError(f"LAPACK pttrs failed (info={info})")

@@ -38,6 +38,8 @@ class AnalysisConfig:
         (``0``: the smallest), and ``{name: entry}`` of the neural models trained for it.
     dropped_sample_sizes
         Configured sizes above the training split (not run; recorded in ``convergence.nc``).
+    device
+        Where trained models are evaluated: ``auto`` (CUDA when available), ``cpu``, ``cuda``.
     config_hash
         Hash of the whole study config (provenance attribute of every file).
     """
@@ -65,6 +67,7 @@ class AnalysisConfig:
     quantity_resolution: int = 0
     quantity_models: Mapping[str, Any] = field(default_factory=dict, hash=False)
     dropped_sample_sizes: tuple[int, ...] = ()
+    device: str = "auto"
     config_hash: str = ""
 
     def __post_init__(self):
@@ -149,7 +152,8 @@ def analysis_params(config: Mapping[str, Any], config_hash: str = "") -> dict[st
         dropped_sample_sizes=[n for n in sizes if n > n_train],
         quantity_space=a["quantity_space"] or ("sin4" if "sin4" in spaces else spaces[0]),
         quantity_resolution=int(a["quantity_resolution"] or resolutions[0]),
-        quantity_models=quantity_models(config), config_hash=config_hash,
+        quantity_models=quantity_models(config), device=str(a.get("device", "auto")),
+        config_hash=config_hash,
     )
 
 

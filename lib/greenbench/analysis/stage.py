@@ -48,10 +48,10 @@ def checkpoint_path(metrics_path: PathLike, space: str, seed: int) -> Path:
     return Path(metrics_path).parent / space / f"seed{seed}.pt"
 
 
-def _module_predictor(path: Path, x: np.ndarray) -> Predictor:
+def _module_predictor(path: Path, x: np.ndarray, device: str = "cpu") -> Predictor:
     from greenbench import train
 
-    module = train.load_trained(path)
+    module = train.load_trained(path).to(train.resolve_device(device))
     return lambda f: train.predict(module, f, x)
 
 
@@ -82,7 +82,7 @@ def evaluate_model(model: str, N: int, metrics_path: PathLike,
         for seed in cfg.seeds:
             path = checkpoint_path(metrics_path, space, seed)
             if path.exists():
-                predictors[(space, seed)] = _module_predictor(path, x)
+                predictors[(space, seed)] = _module_predictor(path, x, cfg.device)
             else:
                 log.warning("%s: no trained member %s; marked missing", model, path)
                 predictors[(space, seed)] = None

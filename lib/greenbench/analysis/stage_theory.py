@@ -134,9 +134,7 @@ def convergence_dataset(dataset_paths: Mapping[int, Mapping[str, PathLike]],
 
 def _neural_trainer(name: str, entry: Mapping, N: int, x: np.ndarray, k: float,
                     cfg: AnalysisConfig) -> qt.Trainer:
-    """Train ``entry`` on ``(f, u)`` in-process on the CPU through greenbench.train."""
-    import torch
-
+    """Train ``entry`` on ``(f, u)`` in-process (``cfg.device``) through greenbench.train."""
     from greenbench import train
     from greenbench.models.registry import TrainConfig
     from greenbench.train.loop import fit
@@ -147,7 +145,7 @@ def _neural_trainer(name: str, entry: Mapping, N: int, x: np.ndarray, k: float,
     def trainer(f: np.ndarray, u: np.ndarray) -> Predictor:
         seed = derive_seed(cfg.master_seed, cfg.pde, "quantity", name, N, f.shape[0])
         problem = make_problem(name, entry, N, [seed], f[None], u[None], x, k, tcfg,
-                               torch.device("cpu"))
+                               train.resolve_device(cfg.device))
         result = fit(problem, tcfg)
         if bool(result.diverged[0]):
             log.warning("quantity study: %s on %d samples diverged", name, f.shape[0])

@@ -310,3 +310,58 @@ def test_empty_study_report_builds(tmp_path):
     assert [g.kind for g in summary.gaps] == ["file"]
     assert np.all([f.verdict == "not measurable" for f in summary.findings])
     assert "This study trains no models" in (tmp_path / "r.html").read_text()
+
+
+REPORT_RULES = ("plot_heatmap", "plot_scorecard", "plot_bounds", "plot_convergence",
+                "plot_greens", "report")
+
+
+def _snakemake(workdir: Path, repo_root: Path, *args: str) -> subprocess.CompletedProcess:
+    import sys
+
+    cmd = [str(Path(sys.executable).with_name("snakemake")), "-s", str(repo_root / "Snakefile"),
+           "--directory", str(workdir), "--configfile", str(workdir / "config.yaml"),
+           "--cores", "2", *args]
+    env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
+    return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=env, timeout=600)
+
+
+@pytest.mark.slow
+def test_report_rules_build_the_report_with_a_missing_model(tmp_path, repo_root):
+    """The report stage of the DAG on analysis files where the configured ``mlp`` is missing:
+    ``rule all`` ends at results/report.html; only the report rules run (the analysis files are
+    given); every figure is drawn and embedded; the report names the missing model."""
+    import yaml
+
+    classes = {"linear": "linear", "mlp": "mlp", "fd": "fd"}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(
+        {"spaces": SPACES, "resolutions": RES, "train_seeds": SEEDS,
+         "models": {m: {"class": c} for m, c in classes.items()}}))
+    r = synthetic_results(NAMES, RES, SEEDS, classes)
+    cv = r["crossval"].copy(deep=True)
+    cv["missing"].loc[dict(model="mlp")] = True
+    cv["mse"].loc[dict(model="mlp")] = np.nan
+    results = tmp_path / "results" / "poisson1d"
+    for key, ds in (("crossval", cv), ("bounds", r["bounds"]),
+                    ("convergence", r["convergence"]), ("greens", r["greens"])):
+        write_netcdf(ds, results / f"{key}.nc")
+    for N, ds in r["greens_fields"].items():
+        write_netcdf(ds, results / "greens" / f"N{N}.nc")
+
+    dry = _snakemake(tmp_path, repo_root, "-n")
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    assert re.search(r"^report\s+1\s*$", dry.stdout, flags=re.MULTILINE), dry.stdout[-3000:]
+
+    proc = _snakemake(tmp_path, repo_root, "results/report.html", "--allowed-rules",
+                      *REPORT_RULES)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    figures = sorted(p.name for p in (results / "figures").glob("*.png"))
+    assert figures == sorted(
+        ["scorecard.png", "heatmap_linear.png", "heatmap_mlp.png", "bounds.png",
+         "convergence.png", "parameter_error.png", "quantity.png", "greens.png", "stencil.png"])
+    page = (tmp_path / "results" / "report.html").read_text()
+    assert page.count('<img src="data:image/png;base64,') == len(figures)
+    missing = page[page.index('<h2 id="missing">'):]
+    assert "<td>model</td><td>mlp</td><td>in crossval.nc but every cell is missing" in missing
+    log = (tmp_path / "logs" / "report.log").read_text()
+    assert "19 findings" in log and "not in the results: model mlp" in log

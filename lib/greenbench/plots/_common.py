@@ -1,25 +1,23 @@
 """Shared helpers of the figures: the Agg backend, deterministic PNG output, space grouping.
 
 Every figure function in :mod:`greenbench.plots` returns a :class:`matplotlib.figure.Figure`
-built with the object-oriented API (no pyplot state), so figures can be drawn in parallel
-processes and tested without a display. :func:`save_figure` writes one PNG atomically.
+built with the object-oriented API on an Agg canvas (no pyplot, no global backend switch), so
+figures draw without a display and importing greenbench never changes the caller's matplotlib
+state. :func:`save_figure` writes one PNG atomically.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 
-import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg", force=False)
-
-import numpy as np  # noqa: E402
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from greenbench.io import atomic_path  # noqa: E402
-from greenbench.spaces import FAMILIES, parse_space  # noqa: E402
+from greenbench.io import atomic_path
+from greenbench.spaces import FAMILIES, parse_space
 
 DPI = 110
 """Resolution of every PNG (dots per inch); figure sizes are chosen in inches around it."""
@@ -30,7 +28,7 @@ FLOOR = 1e-32
 FAMILY_ORDER: tuple[str, ...] = (*FAMILIES, "fem")
 """Canonical order of the families on every axis: poly, cos, sin, fem."""
 
-# Deterministic output: no software/version stamp, fixed hash salt for SVG ids (unused for PNG).
+# Deterministic output: no software/version stamp in the PNG.
 _PNG_METADATA = {"Software": None}
 
 
@@ -100,13 +98,11 @@ def log10_floor(values: np.ndarray, floor: float = FLOOR) -> np.ndarray:
 
 def geometric_mean(values: np.ndarray, axis: int | tuple[int, ...] | None = None,
                    floor: float = FLOOR) -> np.ndarray:
-    """Geometric mean over ``axis`` ignoring NaN, with values clipped at ``floor`` (so an exact
-    zero counts as the floor); NaN where every value is NaN."""
+    """Geometric mean over ``axis`` of the finite values, clipped at ``floor`` first (so an exact
+    zero counts as the floor); NaN and +inf (missing, diverged) are left out; NaN where nothing
+    is left."""
     logs = log10_floor(values, floor)
     logs = np.where(np.isinf(logs), np.nan, logs)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return 10.0 ** np.nanmean(logs, axis=axis)
+    with warnings.catch_warnings():   # all-NaN slices are expected: they give NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return 10.0 ** np.nanmean(logs, axis=axis)

@@ -1,0 +1,1 @@
+"""Worked examples for greenbench users (see examples/README.md)."""

@@ -15,7 +15,8 @@ def main(bounds: str, out: str, *, models=("linear",)) -> None:
         fig = placeholder_figure("Thm 3.2: predicted vs measured",
                                  "no model of class linear in this study")
     else:
-        fig = plot_bounds(read_netcdf(bounds), model=", ".join(models))
+        ds = read_netcdf(bounds)
+        fig = plot_bounds(ds, model=str(ds.attrs.get("linear_model") or ", ".join(models)))
     save_figure(fig, out)
     logging.info("wrote %s (linear models: %s)", out, list(models))
 

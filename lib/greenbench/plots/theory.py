@@ -60,7 +60,7 @@ def plot_bounds(bounds: xr.Dataset, *, model: str = "linear",
     y = np.maximum(meas.values, floor)
     ok = np.isfinite(x) & np.isfinite(y)
 
-    has_w = "w_star_rel_error" in bounds
+    has_w = "w_star_rel_error" in bounds and bool(np.isfinite(bounds["w_star_rel_error"]).any())
     fig = new_figure(10.0 if has_w else 5.6, 4.8)
     axes = fig.subplots(1, 2 if has_w else 1, squeeze=False)[0]
     ax = axes[0]
@@ -75,8 +75,12 @@ def plot_bounds(bounds: xr.Dataset, *, model: str = "linear",
     ax.set_yscale("log")
     ax.set_xlabel("predicted test MSE (Thm 3.2)")
     ax.set_ylabel("measured test MSE")
+    holds = ""
+    if "bound_holds" in bounds:
+        h = bounds["bound_holds"].values
+        holds = f"; projection bound holds in {int(h.sum())}/{h.size} cells"
     ax.set_title(f"{model}: Thm 3.2 prediction vs measurement\n(values < {floor:.0e} drawn at "
-                 f"{floor:.0e})", fontsize=9)
+                 f"{floor:.0e}{holds})", fontsize=9)
     ax.legend(fontsize=7, loc="upper left")
     if has_w:
         ax = axes[1]

@@ -191,6 +191,10 @@ def test_results_from_another_config_are_refused(tmp_path):
     with pytest.raises(ResultsMismatchError, match=r"crossval\.nc is from another config: "
                                                    r"train_space \['fem'\] not in"):
         build_report(tmp_path / "r.html", config=other, results=paths, figures=[])
+    wider = validate_config({**study_config(), "spaces": {**SPACES, "cos": [1, 2, 8]}})
+    with pytest.raises(ResultsMismatchError, match=r"train_space \['cos8'\] of this study "
+                                                   r"absent"):
+        build_report(tmp_path / "r.html", config=wider, results=paths, figures=[])
     coarse = validate_config({**study_config(), "resolutions": [16, 64]})
     with pytest.raises(ResultsMismatchError, match=r"resolution \['32'\] not in"):
         build_report(tmp_path / "r.html", config=coarse, results=paths, figures=[])

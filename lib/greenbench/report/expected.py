@@ -81,25 +81,35 @@ class Expected:
         return max(self.resolutions)
 
 
+EXACT_DIMS: tuple[str, ...] = ("train_space", "test_space", "resolution")
+"""Dimensions a results file must cover exactly: the analysis writes every configured space and
+resolution (absent members are flagged ``missing``), so a file with other values is from
+another config. Models and seeds may be absent (listed as missing), never extra."""
+
+
 def check_results(name: str, ds: xr.Dataset, expected: Expected) -> None:
     """Refuse a results file from another study: raise :class:`ResultsMismatchError` naming
-    ``name`` and each coordinate value the study did not ask for (spaces, resolutions, seeds,
-    models) or a different ``pde``/``resolution`` attribute. Absent values are not an error."""
-    allowed: dict[str, set] = {
+    ``name`` and the mismatch -- spaces or resolutions that differ from the study's (extra or
+    absent), seeds or models it did not ask for, a different ``pde`` attribute, or a
+    ``greens/N{res}.nc`` whose ``N`` is not a study resolution or disagrees with its nodes."""
+    wanted: dict[str, set] = {
         "train_space": set(expected.spaces), "test_space": set(expected.spaces),
         "resolution": set(expected.resolutions), "seed": set(expected.seeds),
         "model": set(expected.models),
     }
     problems = []
-    for dim, ok in allowed.items():
+    for dim, ok in wanted.items():
         if dim not in ds.coords:
             continue
-        values = [v.item() if hasattr(v, "item") else v for v in ds[dim].values]
-        extra = [v for v in values if (int(v) if dim in ("resolution", "seed") else str(v))
-                 not in ok]
-        if extra:
-            problems.append(f"{dim} {sorted(map(str, extra))} not in this study's "
-                            f"{sorted(map(str, ok))}")
+        cast = int if dim in ("resolution", "seed") else str
+        values = {cast(v.item() if hasattr(v, "item") else v) for v in ds[dim].values}
+        extra = sorted(map(str, values - ok))
+        absent = sorted(map(str, ok - values)) if dim in EXACT_DIMS else []
+        if extra or absent:
+            what = "; ".join(part for part in (
+                f"{extra} not in this study" if extra else "",
+                f"{absent} of this study absent" if absent else "") if part)
+            problems.append(f"{dim} {what} (study: {sorted(map(str, ok))})")
     pde = ds.attrs.get("pde")
     if pde is not None and str(pde) != expected.pde:
         problems.append(f"pde is {pde!r}, this study's is {expected.pde!r}")

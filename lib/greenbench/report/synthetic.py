@@ -172,6 +172,10 @@ def synthetic_results(
         coords=dict(q=list(q_orders), train_space=fam_spaces, resolution=res, seed=seeds,
                     quantity_model=["linear"], sample_size=sizes, test_space=spaces),
         attrs={**attrs, "quantity_train_space": home, "quantity_resolution": res[0]})
+    # like the analysis: every study space on the train_space axis (fem: no p, no FD values)
+    convergence = convergence.reindex(train_space=spaces)
+    for var in ("fd_exact", "fd_predicted_exact"):
+        convergence[var] = convergence[var].fillna(False).astype(bool)
 
     fields, rel = {}, np.empty((nm, nt, nr, ns))
     for r, N in enumerate(res):

@@ -96,7 +96,8 @@ class Adam(Optimizer):
 class LBFGS(Optimizer):
     """Limited-memory BFGS per member (two-loop recursion) with Armijo backtracking.
 
-    Direction ``d = -H g`` from the last ``history`` pairs ``(s, y)`` with ``s.y > 1e-10``,
+    Direction ``d = -H g`` from the last ``history`` pairs ``(s, y)`` with
+    ``s.y > 1e-10 |s| |y|``,
     scaled by ``gamma = s.y / y.y`` of the newest pair. The first step (no history) starts at
     ``lr * min(1, 1/|g|_1)`` like ``torch.optim.LBFGS``, later ones at ``lr``. The step length
     of each member is halved until ``L(x + t d) <= L(x) + 1e-4 t g.d + 1e3 eps |L(x)|`` (at
@@ -145,7 +146,9 @@ class LBFGS(Optimizer):
         if self.has_prev:
             s, y = x - self.prev_x, g - self.prev_g
             sy = (s * y).sum(1)
-            ok = sy > 1e-10
+            # Curvature condition, scale-free (torch's absolute s.y > 1e-10 drops every pair
+            # once the steps become small, which stalls convergence near the minimum).
+            ok = sy > 1e-10 * s.norm(dim=1) * y.norm(dim=1)
             self.s = torch.cat([self.s[1:], s[None]])
             self.y = torch.cat([self.y[1:], y[None]])
             self.rho = torch.cat([self.rho[1:], torch.where(ok, 1.0 / sy, 0.0)[None]])

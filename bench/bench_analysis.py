@@ -15,6 +15,10 @@
   - theory at every N: Thm 3.2 tables (25 x 25, SVD of 8,000 training samples) and Thm 3.1 FD
     predictions.
 
+Every figure is given as wall time and as CPU time of this process (``time.process_time``),
+with torch and BLAS pinned to one thread: on a shared machine the CPU time is the figure to
+compare (it is what an unloaded core would take).
+
 Usage::
 
     .venv/bin/python bench/bench_analysis.py                  # both
@@ -24,34 +28,48 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import json
-import platform
-import tempfile
-import time
-from pathlib import Path
+import os
 
-import numpy as np
-import torch
-import xarray as xr
-from greenbench import io, pde, train
-from greenbench.analysis import bounds, convergence, greens, stage, stage_theory
-from greenbench.analysis.config import AnalysisConfig, analysis_params
-from greenbench.analysis.crossval import TestBank, evaluate
-from greenbench.config import load_config
-from greenbench.data import DataSpec, generate
-from greenbench.models.registry import DEFAULT_TRAIN, TrainConfig
-from greenbench.spaces import ALL_SPACES
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import datetime as dt  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import xarray as xr  # noqa: E402
+from greenbench import io, pde, train  # noqa: E402
+from greenbench.analysis import bounds, convergence, greens, stage, stage_theory  # noqa: E402
+from greenbench.analysis.config import AnalysisConfig, analysis_params  # noqa: E402
+from greenbench.analysis.crossval import TestBank, evaluate  # noqa: E402
+from greenbench.config import load_config  # noqa: E402
+from greenbench.data import DataSpec, generate  # noqa: E402
+from greenbench.models.registry import DEFAULT_TRAIN, TrainConfig  # noqa: E402
+from greenbench.spaces import ALL_SPACES  # noqa: E402
 
 OPERATORS = ("linear", "deep_linear", "mlp", "deeponet", "fno", "pideeponet")
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def timed(fn, *args, **kw):
-    t0 = time.perf_counter()
+    """``(result, [wall seconds, CPU seconds of this process])``."""
+    t0, c0 = time.perf_counter(), time.process_time()
     out = fn(*args, **kw)
-    return out, time.perf_counter() - t0
+    return out, [time.perf_counter() - t0, time.process_time() - c0]
+
+
+def add(*times):
+    return [sum(t[0] for t in times), sum(t[1] for t in times)]
+
+
+def fmt(t) -> str:
+    return f"wall {t[0]:8.2f} s  cpu {t[1]:8.2f} s"
 
 
 def machine() -> dict[str, str]:
@@ -61,7 +79,7 @@ def machine() -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- default study
-def bench_default(tmp: Path) -> dict[str, float]:
+def bench_default(tmp: Path) -> dict[str, list]:
     study = load_config(ROOT / "config" / "config.yaml")
     study["models"] = {c: {"class": c, "params": {}, "enabled": True,
                            "train": {} if c in ("linear", "fd") else {"steps": 1}}
@@ -73,7 +91,7 @@ def bench_default(tmp: Path) -> dict[str, float]:
             io.write_dataset(data[N][s], generate(DataSpec(pde=cfg.pde, space=s, N=N,
                                                            n_samples=study["n_samples"])))
     metrics = {}
-    t_train = 0.0
+    t_train = [0.0, 0.0]
     for m, entry in study["models"].items():
         for N in cfg.resolutions:
             out = tmp / f"train/{m}/N{N}"
@@ -82,16 +100,16 @@ def bench_default(tmp: Path) -> dict[str, float]:
                                    datasets={s: str(p) for s, p in data[N].items()},
                                    out_dir=str(out), device="cpu")
             result, t = timed(train.run_task, task)
-            t_train += t
+            t_train = add(t_train, t)
             metrics[m, N] = out / "metrics.nc"
             io.write_netcdf(train.metrics_dataset(m, entry, N, cfg.pde, [result]), metrics[m, N])
-    times: dict[str, float] = {"token_training (not analysis)": t_train}
+    times: dict[str, list] = {"token_training (not analysis)": t_train}
     parts = []
-    t_eval = 0.0
+    t_eval = [0.0, 0.0]
     for m in OPERATORS:
         for N in cfg.resolutions:
             part, t = timed(stage.evaluate_model, m, N, metrics[m, N], data[N], cfg)
-            t_eval += t
+            t_eval = add(t_eval, t)
             path = tmp / f"evaluate/{m}/N{N}.nc"
             io.write_netcdf(part, path)
             parts.append(path)
@@ -106,10 +124,10 @@ def bench_default(tmp: Path) -> dict[str, float]:
     fd = ("fd", {N: metrics["fd", N] for N in cfg.resolutions})
     pinn = ("pinn", {N: metrics["pinn", N] for N in cfg.resolutions})
     _, times["convergence"] = timed(stage_theory.convergence_dataset, data, fd, pinn, q, cfg)
-    times["analysis total"] = sum(v for k, v in times.items()
-                                  if k in ("evaluate (all 18 jobs)", "crossval", "greens",
-                                           "bounds", "convergence")
-                                  or k.startswith("data_quantity"))
+    times["analysis total"] = add(*(v for k, v in times.items()
+                                    if k in ("evaluate (all 18 jobs)", "crossval", "greens",
+                                             "bounds", "convergence")
+                                    or k.startswith("data_quantity")))
     return times
 
 
@@ -137,14 +155,14 @@ def bench_paper_eval(resolutions, n_test, train_steps, n_train) -> dict[str, dic
 
             _, t_eval = timed(evaluate, predict, bank)
             _, t_resp = timed(greens.response_matrix, predict, N)
-            rec = {"eval_s": t_eval, "impulse_s": t_resp, "batch": int(bank.f.shape[0])}
+            rec = {"eval": t_eval, "impulse": t_resp, "batch": int(bank.f.shape[0])}
             if N == max(resolutions):
                 rec.update(_train_cost(cls, N, train_steps, n_train))
             out[f"{cls} N{N}"] = rec
     return out
 
 
-def _train_cost(cls: str, N: int, steps: int, n_train: int) -> dict[str, float]:
+def _train_cost(cls: str, N: int, steps: int, n_train: int) -> dict[str, object]:
     """Seconds per member for the class's default budget, from ``steps`` timed steps on one
     member with ``n_train`` samples of sin8 (full batch)."""
     from greenbench.train.loop import fit
@@ -160,8 +178,8 @@ def _train_cost(cls: str, N: int, steps: int, n_train: int) -> dict[str, float]:
     problem = make_problem(cls, entry, N, [0], f[None], u[None], ds.x, 1.0, cfg,
                            torch.device("cpu"))
     _, t = timed(fit, problem, cfg)
-    full = t if budget["optimizer"] == "exact" else t * budget["steps"] / steps
-    return {"train_member_s": full, "train_budget_steps": budget["steps"]}
+    scale = 1 if budget["optimizer"] == "exact" else budget["steps"] / steps
+    return {"train_member": [t[0] * scale, t[1] * scale], "train_budget_steps": budget["steps"]}
 
 
 def bench_paper_aggregate(tmp: Path, resolutions, n_models=8, seeds=(0, 1, 2)) -> dict:
@@ -170,7 +188,7 @@ def bench_paper_aggregate(tmp: Path, resolutions, n_models=8, seeds=(0, 1, 2)) -
     cfg = AnalysisConfig(pde="poisson1d", spaces=tuple(sp), resolutions=tuple(resolutions),
                          seeds=tuple(seeds))
     parts = []
-    t_write = 0.0
+    t_write = [0.0, 0.0]
     for j in range(n_models):
         for N in resolutions:
             x = pde.grid(N)
@@ -192,14 +210,15 @@ def bench_paper_aggregate(tmp: Path, resolutions, n_models=8, seeds=(0, 1, 2)) -
                 attrs={"pde": "poisson1d"})
             path = tmp / f"agg/m{j}/N{N}.nc"
             _, t = timed(io.write_netcdf, ds, path)
-            t_write += t
+            t_write = add(t_write, t)
             parts.append(path)
     _, t_cv = timed(stage.crossval_dataset, parts, cfg)
     _, t_gr = timed(stage.greens_datasets, parts, cfg)
-    return {"write_evaluation_files_s": t_write, "crossval_s": t_cv, "greens_s": t_gr}
+    return {"write evaluation files": t_write, "crossval (+ scorecard)": t_cv,
+            "greens (+ inverses, stencils)": t_gr}
 
 
-def bench_paper_theory(resolutions, n_train) -> dict[str, float]:
+def bench_paper_theory(resolutions, n_train) -> dict[str, list]:
     out = {}
     for N in resolutions:
         train_data, fd_data = {}, {}
@@ -235,31 +254,33 @@ def main() -> None:
             print("== default study (25 spaces, N=16/32/64, 250 samples, 8 models, 1 seed)")
             for k, v in t.items():
                 if not k.startswith("evaluate ") or "all" in k:
-                    print(f"  {k:42s} {v:8.2f} s")
+                    print(f"  {k:42s} {fmt(v)}")
         if args.only in (None, "paper"):
             ev = bench_paper_eval(res, n_test, args.train_steps, n_train)
             report["paper_eval"] = ev
             print(f"== paper scale: one member on 25 x {n_test} test samples (+ impulses)")
             for k, v in ev.items():
-                line = f"  {k:18s} eval {v['eval_s']:7.3f} s  impulses {v['impulse_s']:6.3f} s"
-                if "train_member_s" in v:
-                    line += (f"  | train ({v['train_budget_steps']} steps) "
-                             f"{v['train_member_s']:8.2f} s")
+                line = (f"  {k:18s} eval cpu {v['eval'][1]:8.3f} s  impulses cpu "
+                        f"{v['impulse'][1]:6.3f} s")
+                if "train_member" in v:
+                    line += (f"  | train ({v['train_budget_steps']} steps) cpu "
+                             f"{v['train_member'][1]:8.1f} s")
                 print(line)
-            total = sum(v["eval_s"] + v["impulse_s"] for v in ev.values()) * 25 * 3
-            report["paper_eval_total_s"] = total
-            print(f"  all operator models x N x 25 train spaces x 3 seeds: {total / 60:.1f} min "
-                  f"(6 classes; 8-model study adds 2 user classes)")
+            total = add(*(add(v["eval"], v["impulse"]) for v in ev.values()))
+            total = [75 * total[0], 75 * total[1]]
+            report["paper_eval_total"] = total
+            print(f"  every operator class x N x 25 train spaces x 3 seeds: "
+                  f"cpu {total[1] / 60:.1f} min (wall {total[0] / 60:.1f} min)")
             agg = bench_paper_aggregate(tmp, res)
             report["paper_aggregate"] = agg
             print("== paper scale aggregation (8 models x 5 N x 25 x 25 x 3 seeds, synthetic)")
             for k, v in agg.items():
-                print(f"  {k:32s} {v:8.2f} s")
+                print(f"  {k:32s} {fmt(v)}")
             th = bench_paper_theory(res, n_train)
             report["paper_theory"] = th
             print(f"== paper scale theory ({n_train} training samples per space)")
             for k, v in th.items():
-                print(f"  {k:32s} {v:8.2f} s")
+                print(f"  {k:32s} {fmt(v)}")
     print(json.dumps(report["machine"]))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1, default=float))

@@ -141,6 +141,8 @@ def _semantic_checks(cfg: dict) -> None:
         raise ConfigError("config key spaces: selects no function space; allowed: "
                           "poly/cos/sin lists of p in 1..8 and fem: true")
     models = cfg.get("models", {}) or {}
+    if not models:  # nothing to check, and no reason to import the model zoo (torch, ~2 s)
+        return
     try:
         from greenbench.models import validate_model_entries
     except ImportError:  # the model zoo is optional for data-only use

@@ -43,6 +43,12 @@ def read_datasets(paths: Mapping[str, PathLike], cfg: AnalysisConfig,
     return out
 
 
+def load_test_bank(paths: Mapping[str, PathLike], cfg: AnalysisConfig, N: int) -> TestBank:
+    """The test splits of every study space at ``N``, stacked (the datasets are released)."""
+    data = read_datasets(paths, cfg, N)
+    return TestBank.from_splits({s: data[s].split("test") for s in cfg.spaces})
+
+
 def checkpoint_path(metrics_path: PathLike, space: str, seed: int) -> Path:
     """``results/{pde}/train/{model}/N{res}/{space}/seed{s}.pt`` beside ``metrics.nc``."""
     return Path(metrics_path).parent / space / f"seed{seed}.pt"
@@ -74,8 +80,7 @@ def evaluate_model(model: str, N: int, metrics_path: PathLike,
         raise ResultsMismatch(metrics_path, [f"model {model!r} is not an operator model "
                                              f"(kind {metrics.attrs.get('kind')!r}); fd and pinn "
                                              f"are analysed in convergence.nc"])
-    data = read_datasets(dataset_paths, cfg, N)
-    bank = TestBank.from_splits({s: data[s].split("test") for s in cfg.spaces})
+    bank = load_test_bank(dataset_paths, cfg, N)
     x = pde.grid(N)
     predictors: dict[tuple[str, int], Predictor | None] = {}
     for space in cfg.spaces:

@@ -17,8 +17,8 @@ from greenbench.analysis import convergence as cvg
 from greenbench.analysis import quantity as qt
 from greenbench.analysis.checks import ResultsMismatch, check_results
 from greenbench.analysis.config import AnalysisConfig
-from greenbench.analysis.crossval import Predictor, TestBank
-from greenbench.analysis.stage import PathLike, read_datasets
+from greenbench.analysis.crossval import Predictor
+from greenbench.analysis.stage import PathLike, read_datasets, load_test_bank
 from greenbench.provenance import provenance
 from greenbench.seeding import derive_seed
 
@@ -160,9 +160,9 @@ def quantity_dataset(dataset_paths: Mapping[str, PathLike], cfg: AnalysisConfig)
     of ``cfg.quantity_models`` trained on subsets of the ``cfg.quantity_space`` training split,
     evaluated on every test split."""
     N = cfg.quantity_N
-    data = read_datasets(dataset_paths, cfg, N)
-    bank = TestBank.from_splits({s: data[s].split("test") for s in cfg.spaces})
-    f, u = data[cfg.quantity_space].split("train")
+    bank = load_test_bank(dataset_paths, cfg, N)
+    f, u = read_datasets({cfg.quantity_space: dataset_paths[cfg.quantity_space]}, cfg,
+                         N)[cfg.quantity_space].split("train")
     trainers: dict[str, qt.Trainer] = {"linear": qt.linear_trainer(cfg.rank_tol)}
     x = pde.grid(N)
     for name, entry in cfg.quantity_models.items():

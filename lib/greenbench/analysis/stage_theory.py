@@ -18,7 +18,7 @@ from greenbench.analysis import quantity as qt
 from greenbench.analysis.checks import ResultsMismatch, check_results
 from greenbench.analysis.config import AnalysisConfig
 from greenbench.analysis.crossval import Predictor
-from greenbench.analysis.stage import PathLike, read_datasets, load_test_bank
+from greenbench.analysis.stage import PathLike, load_test_bank, read_datasets
 from greenbench.provenance import provenance
 from greenbench.seeding import derive_seed
 

@@ -203,3 +203,42 @@ def test_no_submitit_outside_hpc_run():
     offenders = [p.relative_to(ROOT) for p in (ROOT / "lib").rglob("*.py")
                  if "import submitit" in p.read_text() or "from submitit" in p.read_text()]
     assert offenders == [Path("lib/greenbench/hpc/run.py")]
+
+
+_DRIVER = """
+import sys, cloudpickle
+sys.path.insert(0, {tests!r})
+import hpc_toys
+cloudpickle.register_pickle_by_value(hpc_toys)
+from greenbench.hpc import ClusterSettings, run_tasks
+task = hpc_toys.Toy("slow", 1, {out!r}, steps=400, step_s=0.05)
+run_tasks(hpc_toys.run_toy, [task], ClusterSettings(executor="local", poll_s=0.1),
+          {logs!r}, name=lambda t: t.name, checkpoint_dir={ckpt!r})
+"""
+
+
+def test_sigterm_to_the_waiting_job_cancels_its_tasks(tmp_path):
+    """Snakemake stopping a training job must not leave its tasks running."""
+    import subprocess
+    import sys
+    import time
+
+    ckpt = tmp_path / "ckpt" / "slow.ckpt"
+    code = _DRIVER.format(tests=str(Path(__file__).parent), out=str(tmp_path / "out"),
+                          logs=str(tmp_path / "logs"), ckpt=str(ckpt.parent))
+    driver = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.time() + 60
+        while not ckpt.exists() and time.time() < deadline:  # the task is running
+            time.sleep(0.1)
+        assert ckpt.exists(), "the task never started"
+        driver.terminate()
+        assert driver.wait(timeout=30) == 128 + 15
+        time.sleep(1.5)  # let the cancelled task's last write land
+        step = hpc_toys.json.loads(ckpt.read_text())["i"]
+        time.sleep(1.0)
+        assert hpc_toys.json.loads(ckpt.read_text())["i"] == step < 400  # it stopped
+        assert not toy_done(Toy("slow", 1, str(tmp_path / "out")))
+    finally:
+        if driver.poll() is None:
+            driver.kill()

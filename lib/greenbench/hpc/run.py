@@ -30,6 +30,8 @@ import logging
 import math
 import os
 import re
+import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -270,6 +272,32 @@ def _task_environment(settings: ClusterSettings) -> Iterator[None]:
 def _run_submitit(runner: Callable[[T], TaskRunner], todo: list[T], name: Callable[[T], str],
                   settings: ClusterSettings, executor: str, folder: Path, job_name: str,
                   results: dict, failures: list[TaskFailure], job_ids: list[str]) -> None:
+    with _terminate_as_exit():
+        _submit_and_wait(runner, todo, name, settings, executor, folder, job_name, results,
+                         failures, job_ids)
+
+
+@contextlib.contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """SIGTERM (Snakemake or SLURM stopping the training job) raises SystemExit, so that the
+    submitted tasks are cancelled instead of left running (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _submit_and_wait(runner: Callable[[T], TaskRunner], todo: list[T], name: Callable[[T], str],
+                     settings: ClusterSettings, executor: str, folder: Path, job_name: str,
+                     results: dict, failures: list[TaskFailure], job_ids: list[str]) -> None:
     ex = _make_executor(settings, executor, folder, job_name)
     queue = list(todo)
     active: list[tuple[T, Any, TaskRunner, float]] = []
@@ -307,7 +335,9 @@ def _run_submitit(runner: Callable[[T], TaskRunner], todo: list[T], name: Callab
             if queue or active:
                 time.sleep(settings.poll_s)
     except BaseException:
-        for _, job, _, _ in active:  # Ctrl-C / Snakemake killing us: leave no orphan jobs behind
+        if active:  # Ctrl-C / SIGTERM: leave no orphan tasks behind
+            LOG.warning("interrupted: cancelling %d running task(s)", len(active))
+        for _, job, _, _ in active:
             with contextlib.suppress(Exception):
                 job.cancel(check=False)
         raise

@@ -173,11 +173,12 @@ def test_local_parallelism_cap_and_thread_environment(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_local_timeout_requeues_and_resumes_from_checkpoint(tmp_path):
-    # 24 steps of 0.25 s = 6 s of work; the local executor signals after 2 s (timeout 4 s minus
-    # delay 2 s), the task checkpoints, is restarted, and resumes where it stopped.
+    # 24 steps of 0.25 s = 6 s of work; the local executor signals after 4 s (timeout 8 s minus
+    # delay 4 s; a signal before the worker has started up would kill it), the task
+    # checkpoints, is restarted, and resumes where it stopped.
     out = str(tmp_path / "out")
     task = Toy("long", 11, out, steps=24, step_s=0.25)
-    s = ClusterSettings(executor="local", timeout_min=4 / 60, signal_delay_s=2, max_requeue=8,
+    s = ClusterSettings(executor="local", timeout_min=8 / 60, signal_delay_s=4, max_requeue=8,
                         poll_s=0.2)
     rep = _run([task], s, tmp_path)
     assert rep.ok, rep.failures
@@ -187,10 +188,11 @@ def test_local_timeout_requeues_and_resumes_from_checkpoint(tmp_path):
     assert not (tmp_path / "ckpt").exists()
 
 
+@pytest.mark.slow
 def test_requeue_exhausted_is_a_named_failure(tmp_path):
     out = str(tmp_path / "out")
     task = Toy("endless", 3, out, steps=10_000, step_s=0.1)
-    s = ClusterSettings(executor="local", timeout_min=2 / 60, signal_delay_s=1, max_requeue=0,
+    s = ClusterSettings(executor="local", timeout_min=6 / 60, signal_delay_s=3, max_requeue=0,
                         poll_s=0.2)
     rep = _run([task], s, tmp_path)
     (f,) = rep.failures

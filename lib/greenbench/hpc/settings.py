@@ -16,8 +16,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
-from greenbench.io import read_yaml
-
 T = TypeVar("T")
 EXECUTORS: tuple[str, ...] = ("local", "debug", "slurm", "auto")
 
@@ -132,6 +130,8 @@ def load_cluster_settings(path: str | os.PathLike) -> ClusterSettings:
     if not Path(path).is_file():
         raise ClusterSettingsError(f"cluster settings file {path} does not exist "
                                    "(see config/cluster/*.yaml)")
+    from greenbench.io import read_yaml  # lazily: task workers import hpc but need no h5py
+
     return ClusterSettings.from_mapping(read_yaml(path), source=str(path))
 
 

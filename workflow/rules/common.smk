@@ -106,10 +106,10 @@ import re
 from greenbench.hpc import chunks, load_cluster_settings
 
 
-
 def cluster_file(path):
     """The cluster settings file: relative paths from the working directory, else from the
-    repository (so the shipped config/cluster/*.yaml work with --directory elsewhere)."""
+    repository (so the shipped config/cluster/*.yaml work with --directory elsewhere).
+    """
     if os.path.isabs(path) or os.path.exists(path):
         return os.path.abspath(path)
     return os.path.join(os.path.dirname(os.path.abspath(workflow.main_snakefile)), path)

@@ -5,6 +5,7 @@
 # (GREENBENCH_CLUSTER, set in common.smk), not params:, so that switching machines never
 # retrains; params: hold exactly what determines the trained models. docs/hpc.md.
 
+
 # The job itself only submits and waits: with `--executor slurm` it stays on the submit host,
 # and hpc submits the job array itself.
 localrules:

@@ -120,7 +120,7 @@ def cluster_file(path):
 # environment instead of params:, so that switching machines never retrains.
 CLUSTER_FILE = cluster_file(config["cluster"])
 CLUSTER = load_cluster_settings(CLUSTER_FILE)
-os.environ["GREENBENCH_CLUSTER"] = CLUSTER_FILE
+os.environ.update(GREENBENCH_CLUSTER=CLUSTER_FILE)  # inherited by the training script
 
 
 def trained_models():

@@ -4,6 +4,7 @@ models, cell reduction and status, canonical ordering, stencil oracles, determin
 from __future__ import annotations
 
 import io
+import warnings
 
 import numpy as np
 import pytest
@@ -206,6 +207,10 @@ def test_recovered_stencil_figure(results):
     np.testing.assert_allclose(red.get_ydata(), blue.get_ydata(), atol=1e-8)
     missing = plots.plot_recovered_stencil(fields, [])
     assert "no linear model" in missing.axes[0].texts[1].get_text()
+    broken = fields.copy(deep=True)
+    broken["G_hat"].loc[dict(model="linear", train_space="fem")] = 0.0   # singular
+    fig = plots.plot_recovered_stencil(broken, ["linear"])
+    assert "singular or not finite" in fig.axes[0].texts[1].get_text()
 
 
 def test_scorecard_frame_and_table(results):
@@ -220,3 +225,43 @@ def test_scorecard_frame_and_table(results):
     assert table.get_celld()[(0, 0)].get_text().get_text() == "model"
     with pytest.raises(KeyError, match="no 'scorecard' variable"):
         plots.scorecard_frame(cv.drop_vars("scorecard"))
+
+
+FIGURES = {
+    "heatmap": ("crossval", lambda r, d: plots.plot_heatmap(d, "linear"),
+                ("mse", "diverged", "missing")),
+    "scorecard": ("crossval", lambda r, d: plots.plot_scorecard(plots.scorecard_frame(d)),
+                  ("scorecard_missing", "scorecard_diverged")),
+    "bounds": ("bounds", lambda r, d: plots.plot_bounds(d),
+               ("predicted_mse", "measured_mse", "w_star_rel_error", "bound_holds")),
+    "convergence": ("convergence", lambda r, d: plots.plot_convergence(d),
+                    ("fd_rel_error", "fd_rate_ci_high", "fd_exact")),
+    "parameter_error": ("convergence", lambda r, d: plots.plot_parameter_error(d),
+                        ("fd_rel_error", "pinn_rel_error")),
+    "quantity": ("convergence", lambda r, d: plots.plot_quantity(d), ("quantity_mse",)),
+    "gallery": ("fields", lambda r, d: plots.plot_greens_gallery(d, r["greens"]),
+                ("G_hat", "G")),
+    "stencil": ("fields", lambda r, d: plots.plot_recovered_stencil(d, ["linear"]), ("G_hat",)),
+}
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return synthetic_results(["poly1", "poly8", "sin1", "sin8", "fem"], [8, 16], [0],
+                             {"linear": "linear", "fd": "fd", "pinn": "pinn"})
+
+
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_figures_draw_with_any_variable_absent_or_nan(tiny, name):
+    """A figure never fails on a gap in its input: it draws what there is, or a placeholder."""
+    key, draw, variables = FIGURES[name]
+    results = tiny
+    ds = results["greens_fields"][16] if key == "fields" else results[key]
+    for var in variables:
+        nan = ds.assign({var: ds[var].astype(float) * np.nan})
+        for bad in (ds.drop_vars(var), nan):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", RuntimeWarning)
+                fig = draw(results, bad)
+                fig.canvas.draw()
+            assert fig.axes, (name, var)

@@ -20,6 +20,7 @@ from greenbench import plots
 from greenbench.config import validate_config
 from greenbench.io import write_netcdf
 from greenbench.report import (
+    VERDICTS,
     Evidence,
     Expected,
     ResultsMismatchError,
@@ -369,3 +370,23 @@ def test_report_rules_build_the_report_with_a_missing_model(tmp_path, repo_root)
     assert "<td>model</td><td>mlp</td><td>in crossval.nc but every cell is missing" in missing
     log = (tmp_path / "logs" / "report.log").read_text()
     assert "19 findings" in log and "not in the results: model mlp" in log
+
+
+@pytest.mark.parametrize("corrupt", ["nan", "drop"])
+def test_findings_survive_any_absent_variable(corrupt):
+    """No results variable is load-bearing for the build: with any one of them NaN or absent,
+    every claim still gets a verdict (possibly 'not measurable'), never an exception."""
+    r = synthetic_results(NAMES, RES, SEEDS, CLASSES)
+    ex = Expected("poisson1d", CLASSES, tuple(NAMES), tuple(RES), tuple(SEEDS))
+    files = {"crossval": r["crossval"], "bounds": r["bounds"], "convergence": r["convergence"],
+             "greens": r["greens"], "fields": r["greens_fields"][32]}
+    for key, ds in files.items():
+        for var in ds.data_vars:
+            if corrupt == "nan" and ds[var].dtype.kind not in "fcbiu":
+                continue
+            bad = (ds.drop_vars(var) if corrupt == "drop"
+                   else ds.assign({var: ds[var].astype(float) * np.nan}))
+            ev = Evidence(ex, **{**files, key: bad})
+            found = all_findings(ev)
+            assert len(found) == 19, (key, var)
+            assert {f.verdict for f in found} <= set(VERDICTS), (key, var)

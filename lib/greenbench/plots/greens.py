@@ -52,7 +52,7 @@ def plot_greens_gallery(fields: xr.Dataset, greens: xr.Dataset | None = None, *,
     models = sorted(present) if models is None else list(models)
     have = set(map(str, fields["train_space"].values)) if "train_space" in fields.coords else set()
     cols = [s for s in spaces if s in have]
-    if not models or not cols or "G" not in fields:
+    if not models or not cols or "G" not in fields or "G_hat" not in fields:
         return placeholder_figure("Green's function gallery",
                                   f"no extracted Green's functions for {', '.join(spaces)}")
     N = int(fields.attrs.get("N", fields.sizes["x"] + 1))
@@ -164,13 +164,20 @@ def plot_recovered_stencil(fields: xr.Dataset | None, models: Sequence[str], *, 
     have = (set(map(str, fields["model"].values))
             if fields is not None and "model" in fields.coords else set())
     found = [m for m in models if m in have]
-    if not found or "fem" not in set(map(str, fields["train_space"].values)):
+    if (not found or "G_hat" not in fields
+            or "fem" not in set(map(str, fields["train_space"].values))):
         why = ("no linear model in the study" if not models else
                f"no G_hat of {', '.join(models)} trained on fem")
         return placeholder_figure("Recovered stencil", why)
     N = int(fields.attrs.get("N", fields.sizes["x"] + 1))
     seed = int(fields["seed"].values[0]) if seed is None else int(seed)
     G_hat = fields["G_hat"].sel(model=found[0], train_space="fem", seed=seed).transpose("x", "s")
-    learned = inverse_middle_row(G_hat.values, 1.0 / N, k)
+    try:
+        learned = inverse_middle_row(G_hat.values, 1.0 / N, k)
+    except np.linalg.LinAlgError:
+        learned = np.full(N - 1, np.nan)
+    if not np.isfinite(learned).all():
+        return placeholder_figure("Recovered stencil", f"the learned interior matrix of "
+                                  f"{found[0]} (fem, N = {N}) is singular or not finite")
     return plot_stencil(learned, generating_stencil(N, k, mass),
                         title=f"{found[0]} trained on fem ({mass} mass), N = {N}")

@@ -79,7 +79,7 @@ def heatmap_cells(crossval: xr.Dataset, model: str, resolution: int,
                                | set(map(str, crossval["test_space"].values))))
     n = len(names)
     n_seeds = int(crossval.sizes.get("seed", 1))
-    have_model = model in set(map(str, crossval["model"].values))
+    have_model = "mse" in crossval and model in set(map(str, crossval["model"].values))
     have_res = resolution in set(int(r) for r in crossval["resolution"].values)
     if not (have_model and have_res):
         return HeatmapCells(np.full((n, n), np.nan), np.full((n, n), MISSING), names, names,

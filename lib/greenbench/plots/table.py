@@ -67,7 +67,9 @@ def scorecard_frame(ds: xr.Dataset, resolution: int | None = None,
                                ("scorecard_diverged", "diverged cells")):
                 if var in ds and "metric" in ds[var].dims:
                     # the last metric (span consistency) counts every cell of the model
-                    row[label] = int(ds[var].sel(model=model, resolution=res).max())
+                    count = ds[var].sel(model=model, resolution=res).values.astype(float)
+                    if np.isfinite(count).any():
+                        row[label] = int(np.nanmax(count))
             rows.append(row)
     return pd.DataFrame(rows)
 

@@ -28,6 +28,10 @@ BOUNDS_FLOOR = 1e-32
 """MSE below this (the theory's exact zeros in span) is drawn at it."""
 
 
+def _finite(ds: xr.Dataset, var: str) -> bool:
+    return var in ds and bool(np.isfinite(ds[var].values).any())
+
+
 def _in_span(train: str, test: str) -> bool:
     return parse_space(train).contains(parse_space(test))
 
@@ -47,9 +51,10 @@ def plot_bounds(bounds: xr.Dataset, *, model: str = "linear",
     floor : float
         Values below it (exact zeros) are drawn at it.
     """
-    if "measured_mse" not in bounds or not np.isfinite(bounds["measured_mse"].values).any():
+    if not (_finite(bounds, "measured_mse") and _finite(bounds, "predicted_mse")):
         return placeholder_figure("Thm 3.2: predicted vs measured",
-                                  "no measured linear-model MSE in bounds.nc")
+                                  "no measured linear-model MSE or Thm 3.2 prediction in "
+                                  "bounds.nc")
     meas = bounds["measured_mse"].transpose("train_space", "test_space", "resolution", ...)
     pred = bounds["predicted_mse"].broadcast_like(meas).transpose(*meas.dims)
     train = meas["train_space"].values.astype(str)
@@ -59,6 +64,9 @@ def plot_bounds(bounds: xr.Dataset, *, model: str = "linear",
     x = np.maximum(pred.values, floor)
     y = np.maximum(meas.values, floor)
     ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any():
+        return placeholder_figure("Thm 3.2: predicted vs measured",
+                                  "no cell with both a prediction and a measurement")
 
     has_w = "w_star_rel_error" in bounds and bool(np.isfinite(bounds["w_star_rel_error"]).any())
     fig = new_figure(10.0 if has_w else 5.6, 4.8)
@@ -77,8 +85,9 @@ def plot_bounds(bounds: xr.Dataset, *, model: str = "linear",
     ax.set_ylabel("measured test MSE")
     holds = ""
     if "bound_holds" in bounds:
-        h = bounds["bound_holds"].values
-        holds = f"; projection bound holds in {int(h.sum())}/{h.size} cells"
+        h = bounds["bound_holds"].values.astype(float)
+        known = np.isfinite(h)
+        holds = f"; projection bound holds in {int((h[known] > 0).sum())}/{int(known.sum())} cells"
     ax.set_title(f"{model}: Thm 3.2 prediction vs measurement\n(values < {floor:.0e} drawn at "
                  f"{floor:.0e}{holds})", fontsize=9)
     ax.legend(fontsize=7, loc="upper left")
@@ -110,10 +119,6 @@ def _family_spaces(spaces: np.ndarray) -> dict[str, list[tuple[int, str]]]:
     return {f: sorted(out[f]) for f in FAMILY_ORDER if f in out}
 
 
-def _finite(ds: xr.Dataset, var: str) -> bool:
-    return var in ds and bool(np.isfinite(ds[var].values).any())
-
-
 def _rate_label(conv: xr.Dataset, prefix: str, q: int, name: str) -> str:
     """``': 2.01 [1.95, 2.07]'`` from ``{prefix}_rate`` and its CI, ``''`` if absent/NaN."""
     if f"{prefix}_rate" not in conv:
@@ -123,7 +128,7 @@ def _rate_label(conv: xr.Dataset, prefix: str, q: int, name: str) -> str:
     if not np.isfinite(rate):
         return ""
     text = f": {rate:.2f}"
-    if f"{prefix}_rate_ci_low" in conv:
+    if f"{prefix}_rate_ci_low" in conv and f"{prefix}_rate_ci_high" in conv:
         lo = float(conv[f"{prefix}_rate_ci_low"].sel(sel))
         hi = float(conv[f"{prefix}_rate_ci_high"].sel(sel))
         if np.isfinite(lo) and np.isfinite(hi):     # no interval from 2 points (0 dof)

@@ -26,6 +26,8 @@ from greenbench.report.findings import (
 )
 from greenbench.report.measures import (
     cell_mse,
+    finite_max,
+    finite_min,
     fraction,
     gmean,
     masks,
@@ -48,9 +50,8 @@ def linear_blocks(ev: Evidence) -> Finding:
             a, na = fraction(mse < IN_SPAN_MAX, m["family_in"], mse)
             b, nb = fraction(mse > OUT_OF_SPAN_MIN, m["family_out"], mse)
             good, total = good + a + b, total + na + nb
-            worst_in = max(worst_in, np.nanmax(np.where(m["family_in"], mse, np.nan), initial=0))
-            best_out = min(best_out, np.nanmin(np.where(m["family_out"], mse, np.nan),
-                                               initial=np.inf))
+            worst_in = max(worst_in, finite_max(np.where(m["family_in"], mse, np.nan)))
+            best_out = min(best_out, finite_min(np.where(m["family_out"], mse, np.nan)))
     frac = good / total if total else float("nan")
     return Finding(src, claim, f"{good}/{total} same-family cells agree (in span < "
                                f"{IN_SPAN_MAX:.0e}: worst {worst_in:.1e}; out of span > "
@@ -80,7 +81,9 @@ def linear_train_mse(ev: Evidence) -> Finding:
     if not models or "train_mse" not in ev.crossval:
         return absent(src, claim, "training MSE of a linear model", ev, "linear")
     tm = ev.crossval["train_mse"].sel(model=models).values
-    g, worst = gmean(tm), float(np.nanmax(tm))
+    if not np.isfinite(tm).any():
+        return Finding(src, claim, "no finite training MSE", NOT_MEASURABLE)
+    g, worst = gmean(tm), finite_max(tm)
     verdict = REPRODUCED if g <= 1e-18 else PARTLY if g <= 1e-12 else NOT_REPRODUCED
     return Finding(src, claim, f"geometric mean {g:.1e}, worst {worst:.1e}", verdict)
 

@@ -58,6 +58,20 @@ def gmean(values: np.ndarray, mask: np.ndarray | None = None) -> float:
     return float(geometric_mean(v)) if v.size else float("nan")
 
 
+def finite_min(values) -> float:
+    """Smallest finite value, NaN when there is none (no warning)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(v.min()) if v.size else float("nan")
+
+
+def finite_max(values) -> float:
+    """Largest finite value, NaN when there is none (no warning)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(v.max()) if v.size else float("nan")
+
+
 def fraction(condition: np.ndarray, mask: np.ndarray, values: np.ndarray) -> tuple[int, int]:
     """``(count where condition, count)`` over the finite ``values`` inside ``mask``."""
     ok = mask & np.isfinite(values)

@@ -390,3 +390,22 @@ def test_findings_survive_any_absent_variable(corrupt):
             found = all_findings(ev)
             assert len(found) == 19, (key, var)
             assert {f.verdict for f in found} <= set(VERDICTS), (key, var)
+
+
+def test_fem_stencil_verdict_separates_learning_from_locality():
+    """Consistent-mass fem data: the linear model learns the generating operator, whose inverse
+    M^-1 K is not tridiagonal (partly). Lumped mass: the inverse is [-1, 2, -1] (reproduced)."""
+    from greenbench.report.claims_theory import fem_stencil
+
+    names = ["poly1", "sin1", "fem"]
+    r = synthetic_results(names, [16, 32], [0], {"linear": "linear"})
+    fields = r["greens_fields"][32]
+    consistent = Expected("poisson1d", {"linear": "linear"}, tuple(names), (16, 32), (0,))
+    f = fem_stencil(Evidence(consistent, fields=fields))
+    assert f.verdict == "partly reproduced" and "beyond distance 1 7.5e-01" in f.measured
+    lumped = Expected("poisson1d", {"linear": "linear"}, tuple(names), (16, 32), (0,),
+                      fem_mass="lumped")
+    exact = fields.copy(deep=True)
+    exact["G_hat"].loc[dict(model="linear", train_space="fem")] = fields["G"].values
+    assert fem_stencil(Evidence(lumped, fields=exact)).verdict == "reproduced"
+    assert fem_stencil(Evidence(lumped, fields=fields)).verdict == "not reproduced"

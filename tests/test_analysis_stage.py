@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -102,9 +103,12 @@ def test_greens_from_files(study):
 
 def test_convergence_and_quantity_from_files(study):
     cfg, data, m = study["cfg"], study["data"], study["metrics"]
-    q = stage_theory.quantity_dataset(data[8], cfg)
+    mlp = {"class": "mlp", "params": {"width": 8}, "train": {"steps": 5}, "enabled": True}
+    q = stage_theory.quantity_dataset(data[8], replace(cfg, quantity_models={"mlp": mlp}))
     ins = q.quantity_mse.sel(quantity_model="linear", test_space="sin2").values
     assert ins[0] > 1e-6 and ins[-1] < 1e-28                 # 2 samples span sin2
+    assert list(q.quantity_model.values) == ["linear", "mlp"]
+    assert np.all(np.isfinite(q.quantity_mse.sel(quantity_model="mlp")))
     c = stage_theory.convergence_dataset(data, ("fd", {N: m["fd", N] for N in RES}), None, q,
                                          cfg)
     # our least-squares optimum equals the trainer's independent one

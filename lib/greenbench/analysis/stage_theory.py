@@ -137,8 +137,7 @@ def _neural_trainer(name: str, entry: Mapping, N: int, x: np.ndarray, k: float,
     """Train ``entry`` on ``(f, u)`` in-process (``cfg.device``) through greenbench.train."""
     from greenbench import train
     from greenbench.models.registry import TrainConfig
-    from greenbench.train.loop import fit
-    from greenbench.train.problems import make_problem
+    from greenbench.train import fit, make_problem
 
     tcfg = TrainConfig.from_entry(name, entry)
 

@@ -182,7 +182,12 @@ def test_b_timed_out_task_requeues_and_resumes_from_checkpoint(partition, tmp_pa
     assert not (tmp_path / "ckpt").exists()
 
 
-def test_c_failed_task_is_named_with_its_log_and_others_kept(partition, tmp_path):
+def test_c_failed_task_is_named_with_its_log_and_others_kept(partition, tmp_path, monkeypatch):
+    # As if snakemake itself ran inside an allocation: exported into the array these would make
+    # srun refuse to start ("SLURM_MEM_PER_CPU, ... are mutually exclusive"); hpc hides them.
+    monkeypatch.setenv("SLURM_MEM_PER_CPU", "100")
+    monkeypatch.setenv("SLURM_MEM_PER_NODE", "100")
+    monkeypatch.setenv("SLURM_JOB_ID", "999999")
     marker = tmp_path / "fail"
     marker.touch()
     out = str(tmp_path / "out")
@@ -199,6 +204,7 @@ def test_c_failed_task_is_named_with_its_log_and_others_kept(partition, tmp_path
     assert sorted(rep.results) == ["t0", "t2"] and [toy_done(t) for t in tasks] == [1, 0, 1]
     with pytest.raises(hpc.TasksFailedError, match=re.escape(f.log)):
         rep.raise_for_failures()
+    assert os.environ["SLURM_JOB_ID"] == "999999"  # the caller's environment is restored
     states = {r[0]: r[2] for r in sacct(rep.job_ids[0], want=3)}
     assert states[f.job_id] == "FAILED" and list(states.values()).count("COMPLETED") == 2
 

@@ -253,20 +253,30 @@ def _make_executor(settings: ClusterSettings, executor: str, folder: Path, job_n
 
 
 @contextlib.contextmanager
-def _task_environment(settings: ClusterSettings) -> Iterator[None]:
-    """Environment inherited by submitted tasks (sbatch exports it; local subprocesses inherit)."""
+def _task_environment(settings: ClusterSettings, executor: str) -> Iterator[None]:
+    """Environment inherited by submitted tasks (sbatch exports it; local subprocesses inherit).
+
+    Sets the thread count. For SLURM it also hides the ``SLURM_*`` variables of an allocation
+    this process may run in (Snakemake inside ``sbatch``/``salloc``): exported into the new job
+    they would override its own (e.g. two ``SLURM_MEM_PER_*`` make ``srun`` refuse to start)."""
     threads = str(settings.cpus_per_task)
-    new = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+    new: dict[str, str | None] = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+    if executor == "slurm":
+        new |= {k: None for k in os.environ if k.startswith("SLURM_") and k != "SLURM_CONF"}
     old = {k: os.environ.get(k) for k in new}
-    os.environ.update(new)
     try:
+        _set_environ(new)
         yield
     finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        _set_environ(old)
+
+
+def _set_environ(values: dict[str, str | None]) -> None:
+    for k, v in values.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
 
 
 def _run_submitit(runner: Callable[[T], TaskRunner], todo: list[T], name: Callable[[T], str],
@@ -302,7 +312,7 @@ def _submit_and_wait(runner: Callable[[T], TaskRunner], todo: list[T], name: Cal
     queue = list(todo)
     active: list[tuple[T, Any, TaskRunner, float]] = []
     try:
-        with _task_environment(settings):
+        with _task_environment(settings, executor):
             if executor == "slurm":
                 runners = [runner(t) for t in queue]
                 try:
@@ -321,7 +331,7 @@ def _submit_and_wait(runner: Callable[[T], TaskRunner], todo: list[T], name: Cal
             while queue and len(active) < settings.array_parallelism:
                 t = queue.pop(0)
                 r = runner(t)
-                with _task_environment(settings):
+                with _task_environment(settings, executor):
                     job = ex.submit(r)
                 job_ids.append(job.job_id)
                 active.append((t, job, r, time.perf_counter()))

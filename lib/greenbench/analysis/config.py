@@ -56,7 +56,7 @@ class AnalysisConfig:
     fem_mass: str = "consistent"
     rank_tol: float = 1e-10
     impulse_amplitude: float = 1.0
-    scorecard_factor: float = 100.0
+    scorecard_factor: float = 10.0
     scorecard_floor: float = 1e-6
     fd_orders: tuple[int, ...] = (2, 4, 6)
     fd_exact_tol: float = 1e-12

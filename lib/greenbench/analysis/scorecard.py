@@ -59,7 +59,7 @@ def geometric_mean(values: np.ndarray, mask: np.ndarray, axis: tuple[int, ...]) 
         return np.where(n > 0, np.exp(logs.sum(axis=axis) / np.maximum(n, 1)), np.nan)
 
 
-def scorecard(cv: xr.Dataset, factor: float = 100.0, floor: float = 1e-6) -> xr.Dataset:
+def scorecard(cv: xr.Dataset, factor: float = 10.0, floor: float = 1e-6) -> xr.Dataset:
     """Scorecard of a cross-validation dataset (``crossval.nc`` layout).
 
     Needs ``mse``, ``rel_l2``, ``diverged``, ``missing`` and ``u_mean_square``.

@@ -44,6 +44,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import xarray as xr  # noqa: E402
+
 from greenbench import io, pde, train  # noqa: E402
 from greenbench.analysis import bounds, convergence, greens, stage, stage_theory  # noqa: E402
 from greenbench.analysis.config import AnalysisConfig, analysis_params  # noqa: E402

@@ -46,6 +46,7 @@ from pathlib import Path  # noqa: E402
 
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
+
 from greenbench import pde  # noqa: E402
 from greenbench.data import DataSpec, generate  # noqa: E402
 from greenbench.io import ARRAYS, write_dataset  # noqa: E402

@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 import yaml
+
 from greenbench import hpc
 from greenbench.config import load_config
 from greenbench.spaces import space_names

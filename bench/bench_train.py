@@ -44,6 +44,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+
 from greenbench import pde  # noqa: E402
 from greenbench.data import DataSpec, generate  # noqa: E402
 from greenbench.io import read_yaml  # noqa: E402

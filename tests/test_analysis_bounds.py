@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from greenbench.analysis import bounds, crossval, greens, quantity
 from greenbench.data import DataSpec, generate
 

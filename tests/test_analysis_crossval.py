@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
+
 from greenbench.analysis import crossval, scorecard
 from greenbench.spaces import ALL_SPACES
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from greenbench import pde
-from greenbench.analysis import greens
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from greenbench import pde
+from greenbench.analysis import greens
 
 
 def linear_predictor(W, bias=None):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats
+
 from greenbench import pde, theory
 from greenbench.analysis import convergence, rates
-from scipy import stats
 
 
 def test_noiseless_slope_is_recovered():

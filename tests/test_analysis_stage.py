@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+
 from greenbench import io, pde, train
 from greenbench.analysis import stage, stage_theory
 from greenbench.analysis.checks import ResultsMismatch

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+
 from greenbench.io import read_netcdf
 
 pytestmark = pytest.mark.slow

@@ -11,6 +11,7 @@ import re
 
 import pytest
 import yaml
+
 from greenbench.config import ConfigError, load_config, load_schema, validate_config
 from greenbench.spaces import ALL_SPACES, space_names
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from greenbench import pde
 from greenbench.data import DataSpec, generate, split_sizes
 from greenbench.io import REQUIRED_ATTRS, check_dataset, read_dataset, write_dataset

@@ -11,9 +11,10 @@ import os
 from pathlib import Path
 
 import cloudpickle
-import hpc_toys
 import pytest
 import yaml
+
+import hpc_toys
 from greenbench import hpc
 from greenbench.hpc import ClusterSettings, ClusterSettingsError, chunks, run_tasks
 from hpc_toys import Toy, expected_acc, run_toy, toy_done, toy_load

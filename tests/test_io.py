@@ -17,6 +17,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
 from greenbench import check
 from greenbench.data import DataSpec, generate
 from greenbench.io import (
@@ -32,9 +36,6 @@ from greenbench.io import (
     write_dataset,
     write_netcdf,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 
 def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:

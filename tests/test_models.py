@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from greenbench import pde
 from greenbench.config import ConfigError, validate_config
 from greenbench.models import (

@@ -13,9 +13,10 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from scipy.integrate import quad
+
 from greenbench import pde
 from greenbench.spaces import ALL_SPACES, basis_matrix, parse_space, sample
-from scipy.integrate import quad
 
 SMOOTH = [s for s in ALL_SPACES if s != "fem"]
 K = 2.5  # a k != 1 catches a missing or misplaced 1/k

@@ -9,13 +9,14 @@ import warnings
 import numpy as np
 import pytest
 import xarray as xr
+from matplotlib.collections import PathCollection
+
 from greenbench import plots
 from greenbench.pde import greens_matrix
 from greenbench.plots._common import DPI, family_groups
 from greenbench.plots.heatmap import DIVERGED, MISSING, OK, heatmap_cells
 from greenbench.report.html import png_size
 from greenbench.report.synthetic import synthetic_results
-from matplotlib.collections import PathCollection
 
 SPACES = ["poly1", "poly2", "poly8", "cos1", "cos2", "sin1", "sin2", "sin8", "fem"]
 MODELS = {"linear": "linear", "mlp": "mlp", "fno": "fno", "fd": "fd", "pinn": "pinn"}

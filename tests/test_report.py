@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from greenbench import plots
 from greenbench.config import validate_config
 from greenbench.io import write_netcdf

@@ -17,11 +17,12 @@ import time
 from pathlib import Path
 
 import cloudpickle
-import hpc_toys
 import numpy as np
 import pytest
 import torch
 import yaml
+
+import hpc_toys
 from greenbench import hpc
 from greenbench.io import load_torch, read_netcdf
 from hpc_toys import Toy, expected_acc, run_toy, toy_done, toy_load

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from greenbench.pde import grid
 from greenbench.spaces import (
     ALL_SPACES,
@@ -20,8 +23,6 @@ from greenbench.spaces import (
     sample_coefficients,
     space_names,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 
 def reference_basis(name: str, x: np.ndarray) -> np.ndarray:

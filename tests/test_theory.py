@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from greenbench import pde, theory
 from greenbench.spaces import basis_matrix, coefficient_variance
 

@@ -10,6 +10,7 @@ import logging
 import numpy as np
 import pytest
 import torch
+
 from greenbench import io, pde
 from greenbench.data import DataSpec, generate
 from greenbench.models import FD, TrainConfig

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from greenbench.models import TrainConfig
 from greenbench.train.optim import GD, LBFGS, Adam
 from greenbench.train.problems import Problem

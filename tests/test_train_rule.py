@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from greenbench.io import read_netcdf
 
 pytestmark = pytest.mark.slow
@@ -113,8 +114,6 @@ def test_failed_task_fails_the_job_keeps_the_rest_and_rerun_trains_only_it(repo_
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="CONFIG_HASH in common.smk hashes the cluster key, so "
-                   "--config cluster=... reruns every dataset and job (reported to the lead)")
 def test_switching_cluster_file_reruns_nothing(repo_root, wd):
     a, b = cluster_file(wd / "a.yaml"), cluster_file(wd / "b.yaml", executor="local")
     target = "data/poisson1d/poly2/N8.h5"

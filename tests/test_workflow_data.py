@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from greenbench.io import check_dataset, read_dataset
 
 pytestmark = pytest.mark.slow
@@ -122,9 +123,6 @@ def test_configfile_replaces_the_default_study(tmp_path, repo_root):
     assert job_count(proc.stdout + proc.stderr) == 9, proc.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="workflow/rules/data.smk passes the hash of the WHOLE "
-                   "config as a param, so any config change (models, analysis) reruns every "
-                   "dataset and everything downstream; reported to the lead")
 def test_unrelated_config_change_does_not_rerun_the_data(runs, repo_root, tmp_path):
     wd = tmp_path / "copy"
     shutil.copytree(runs["dir"], wd)

@@ -5,7 +5,22 @@ from greenbench.spaces import space_names
 PDE = config["pde"]
 SPACES = space_names(config["spaces"])
 RESOLUTIONS = sorted(config["resolutions"])
-CONFIG_HASH = config_hash(config)
+# The study's hash (provenance of the analysis and report); `cluster` says where jobs run, not
+# what the study is, so switching cluster files changes nothing downstream.
+CONFIG_HASH = config_hash({k: v for k, v in config.items() if k != "cluster"})
+# The datasets depend on these keys only: another model or analysis option must not regenerate
+# (and so retrain) anything.
+DATA_KEYS = (
+    "pde",
+    "k",
+    "seed",
+    "n_samples",
+    "test_fraction",
+    "coefficients",
+    "noise",
+    "fem_mass",
+)
+DATA_HASH = config_hash({k: config[k] for k in DATA_KEYS})
 
 
 def dataset_path(space, res, pde=PDE):

@@ -13,6 +13,6 @@ rule generate_dataset:
         mem_mb=2000,
     params:
         spec=data_spec,
-        config_hash=CONFIG_HASH,
+        config_hash=DATA_HASH,
     script:
         "../../scripts/generate_dataset.py"

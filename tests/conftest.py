@@ -31,3 +31,14 @@ def make_dataset(tmp_path: Path):
         return path
 
     return make
+
+
+@pytest.fixture(scope="module")
+def torch_one_thread():
+    """Tiny tensors: extra threads only add contention on a shared CI machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

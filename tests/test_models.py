@@ -24,16 +24,11 @@ from greenbench.models import (
 from greenbench.models.fno import dft_matrices
 
 # torch's forward-mode AD loads its decompositions through torch.jit.script on first use.
-pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated"),
+    pytest.mark.usefixtures("torch_one_thread"),
+]
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: extra threads only add contention on a shared CI machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 OPERATORS = ["linear", "deep_linear", "mlp", "deeponet", "fno", "pideeponet"]
 

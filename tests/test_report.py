@@ -410,3 +410,15 @@ def test_fem_stencil_verdict_separates_learning_from_locality():
     exact["G_hat"].loc[dict(model="linear", train_space="fem")] = fields["G"].values
     assert fem_stencil(Evidence(lumped, fields=exact)).verdict == "reproduced"
     assert fem_stencil(Evidence(lumped, fields=fields)).verdict == "not reproduced"
+
+
+def test_data_quantity_compares_from_the_first_spanning_sample_size():
+    """Two samples of sin4 span half of it: the 'more data does not fix a missing span' check
+    starts at the first size that can span the training space (4 for sin4)."""
+    from greenbench.report.claims_theory import _first_spanning
+    from greenbench.spaces import parse_space
+
+    assert _first_spanning([2, 4, 8, 128], parse_space("sin4")) == 1
+    assert _first_spanning([2, 4, 8, 128], parse_space("poly4")) == 2   # 5 coefficients
+    assert _first_spanning([2, 4, 8, 128], parse_space("fem")) == 0
+    assert _first_spanning([2, 3], parse_space("sin8")) == 0           # none large enough

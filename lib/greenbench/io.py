@@ -288,6 +288,18 @@ def load_torch(path: str | os.PathLike, map_location: str = "cpu") -> object:
     return torch.load(path, map_location=map_location, weights_only=True)
 
 
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write a UTF-8 text file atomically (the HTML report)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def read_bytes(path: str | os.PathLike) -> bytes | None:
+    """The bytes of a file, or ``None`` when it does not exist (a figure to embed)."""
+    path = Path(path)
+    return path.read_bytes() if path.exists() else None
+
+
 def read_yaml(path: str | os.PathLike) -> dict:
     import yaml
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from greenbench.io import atomic_path, read_netcdf
+from greenbench.io import read_bytes, read_netcdf, write_text
 from greenbench.plots.table import formatted_scorecard, scorecard_frame
 from greenbench.provenance import created_time, git_commit
 from greenbench.report.captions import caption_for
@@ -122,7 +122,7 @@ def build_report(out: str | os.PathLike, *, config: Mapping,
     for path in figures:
         path = Path(path)
         title, caption = caption_for(path.stem)
-        png = path.read_bytes() if path.exists() else None
+        png = read_bytes(path)
         if png is None:
             gaps.append(Gap("figure", path.name, "not drawn"))
         items.append(FigureItem(path.stem, title, caption, png))
@@ -143,6 +143,5 @@ def build_report(out: str | os.PathLike, *, config: Mapping,
     page = render_html(title=f"{TITLE}: {expected.pde}", question=QUESTION, run=run,
                        scorecard=scorecard, findings=findings, figures=items, gaps=gaps,
                        notes=notes)
-    with atomic_path(out) as tmp:
-        tmp.write_text(page, encoding="utf-8")
+    write_text(out, page)
     return ReportSummary(str(out), findings, gaps)

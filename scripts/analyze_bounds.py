@@ -11,6 +11,7 @@ import time
 from greenbench.analysis.config import AnalysisConfig, config_from_file
 from greenbench.analysis.stage_theory import bounds_dataset
 from greenbench.io import read_netcdf, write_netcdf
+from greenbench.logs import log_to
 
 
 def main(cfg: AnalysisConfig, crossval: str, datasets: dict, linear_model: str | None,
@@ -27,12 +28,11 @@ def main(cfg: AnalysisConfig, crossval: str, datasets: dict, linear_model: str |
 
 if "snakemake" in globals():
     sm = snakemake  # noqa: F821
-    logging.basicConfig(filename=sm.log[0], level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(message)s")
+    log_to(sm.log[0])
     main(AnalysisConfig.from_params(sm.params.analysis), sm.input.crossval, sm.params.datasets,
          sm.params.linear_model, list(sm.input.linear), sm.output[0])
 elif __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
+    log_to()
     cfg = config_from_file(sys.argv[1])
     model = sys.argv[4] if len(sys.argv) > 4 else None
     data = {N: {s: f"data/{cfg.pde}/{s}/N{N}.h5" for s in cfg.spaces} for N in cfg.resolutions}

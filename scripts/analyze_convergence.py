@@ -11,6 +11,7 @@ import time
 from greenbench.analysis.config import AnalysisConfig, config_from_file
 from greenbench.analysis.stage_theory import convergence_dataset
 from greenbench.io import read_netcdf, write_netcdf
+from greenbench.logs import log_to
 
 
 def main(cfg: AnalysisConfig, datasets: dict, fd: tuple | None, pinn: tuple | None,
@@ -28,13 +29,12 @@ def _model(name, paths, cfg):
 
 if "snakemake" in globals():
     sm = snakemake  # noqa: F821
-    logging.basicConfig(filename=sm.log[0], level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(message)s")
+    log_to(sm.log[0])
     cfg = AnalysisConfig.from_params(sm.params.analysis)
     main(cfg, sm.params.datasets, _model(sm.params.fd_model, list(sm.input.fd), cfg),
          _model(sm.params.pinn_model, list(sm.input.pinn), cfg), sm.input.quantity, sm.output[0])
 elif __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
+    log_to()
     cfg = config_from_file(sys.argv[1])
     data = {N: {s: f"data/{cfg.pde}/{s}/N{N}.h5" for s in cfg.spaces} for N in cfg.resolutions}
     names = sys.argv[4:6] + [None] * (2 - len(sys.argv[4:6]))

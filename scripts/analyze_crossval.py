@@ -12,6 +12,7 @@ import time
 from greenbench.analysis.config import AnalysisConfig, config_from_file
 from greenbench.analysis.stage import crossval_dataset
 from greenbench.io import write_netcdf
+from greenbench.logs import log_to
 
 
 def main(cfg: AnalysisConfig, evaluations: list[str], out: str) -> None:
@@ -27,10 +28,9 @@ def main(cfg: AnalysisConfig, evaluations: list[str], out: str) -> None:
 
 if "snakemake" in globals():
     sm = snakemake  # noqa: F821
-    logging.basicConfig(filename=sm.log[0], level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(message)s")
+    log_to(sm.log[0])
     main(AnalysisConfig.from_params(sm.params.analysis), list(sm.input.evaluations),
          sm.output[0])
 elif __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
+    log_to()
     main(config_from_file(sys.argv[1]), sys.argv[3:], sys.argv[2])

@@ -11,6 +11,7 @@ import time
 from greenbench.analysis.config import AnalysisConfig, config_from_file
 from greenbench.analysis.stage import evaluate_model
 from greenbench.io import write_netcdf
+from greenbench.logs import log_to
 
 
 def main(cfg: AnalysisConfig, model: str, N: int, metrics: str, datasets: dict, out: str):
@@ -23,13 +24,12 @@ def main(cfg: AnalysisConfig, model: str, N: int, metrics: str, datasets: dict, 
 
 if "snakemake" in globals():
     sm = snakemake  # noqa: F821
-    logging.basicConfig(filename=sm.log[0], level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(message)s")
+    log_to(sm.log[0])
     res = int(sm.wildcards.res)
     main(AnalysisConfig.from_params(sm.params.analysis), sm.wildcards.model, res,
          sm.input.metrics, sm.params.datasets[res], sm.output[0])
 elif __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
+    log_to()
     config, model, res, out = sys.argv[1:5]
     cfg, N = config_from_file(config), int(res)
     main(cfg, model, N, f"results/{cfg.pde}/train/{model}/N{N}/metrics.nc",

@@ -12,6 +12,7 @@ from pathlib import Path
 from greenbench.analysis.config import AnalysisConfig, config_from_file
 from greenbench.analysis.stage import greens_datasets
 from greenbench.io import write_netcdf
+from greenbench.logs import log_to
 
 
 def main(cfg: AnalysisConfig, evaluations: list[str], out: str, fields_out: dict) -> None:
@@ -26,13 +27,12 @@ def main(cfg: AnalysisConfig, evaluations: list[str], out: str, fields_out: dict
 
 if "snakemake" in globals():
     sm = snakemake  # noqa: F821
-    logging.basicConfig(filename=sm.log[0], level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(message)s")
+    log_to(sm.log[0])
     fields_out = dict(zip([int(n) for n in sm.params.resolutions], sm.output.fields, strict=True))
     main(AnalysisConfig.from_params(sm.params.analysis), list(sm.input.evaluations),
          sm.output.greens, fields_out)
 elif __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
+    log_to()
     cfg, out_dir = config_from_file(sys.argv[1]), Path(sys.argv[2])
     main(cfg, sys.argv[3:], str(out_dir / "greens.nc"),
          {N: str(out_dir / "greens" / f"N{N}.nc") for N in cfg.resolutions})

@@ -11,6 +11,7 @@ import time
 from greenbench.analysis.config import AnalysisConfig, config_from_file
 from greenbench.analysis.stage_theory import quantity_dataset
 from greenbench.io import write_netcdf
+from greenbench.logs import log_to
 
 
 def main(cfg: AnalysisConfig, datasets: dict, out: str) -> None:
@@ -25,10 +26,9 @@ def main(cfg: AnalysisConfig, datasets: dict, out: str) -> None:
 
 if "snakemake" in globals():
     sm = snakemake  # noqa: F821
-    logging.basicConfig(filename=sm.log[0], level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(message)s")
+    log_to(sm.log[0])
     main(AnalysisConfig.from_params(sm.params.analysis), sm.params.datasets, sm.output[0])
 elif __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
+    log_to()
     cfg = config_from_file(sys.argv[1])
     main(cfg, {s: f"data/{cfg.pde}/{s}/N{cfg.quantity_N}.h5" for s in cfg.spaces}, sys.argv[2])

@@ -9,6 +9,7 @@ import time
 
 from greenbench.data import DataSpec, generate
 from greenbench.io import check_dataset, write_dataset
+from greenbench.logs import log_to
 
 
 def main(spec: DataSpec, out: str, config_hash: str = "") -> None:
@@ -21,11 +22,10 @@ def main(spec: DataSpec, out: str, config_hash: str = "") -> None:
 
 
 if "snakemake" in globals():
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
-                        format="%(asctime)s %(levelname)s %(message)s")
+    log_to(snakemake.log[0])  # noqa: F821
     main(DataSpec(**snakemake.params.spec), snakemake.output[0],  # noqa: F821
          snakemake.params.config_hash)  # noqa: F821
 elif __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
+    log_to()
     pde_, space, res, out = sys.argv[1:5]
     main(DataSpec(pde=pde_, space=space, N=int(res), n_samples=250), out)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from greenbench.config import load_config
+from greenbench.logs import log_to
 from greenbench.provenance import config_hash
 from greenbench.report import build_report
 
@@ -26,13 +27,12 @@ def main(config: dict, results: dict, figures: list, out: str, hash_: str = "") 
 
 if "snakemake" in globals():
     sm = snakemake  # noqa: F821
-    logging.basicConfig(filename=sm.log[0], level=logging.INFO, force=True,
-                        format="%(asctime)s %(levelname)s %(message)s")
+    log_to(sm.log[0])
     keys = ("crossval", "bounds", "convergence", "greens", "greens_fields")
     main(dict(sm.params.config), {k: sm.input[k] for k in keys}, list(sm.input.figures),
          sm.output[0], sm.params.config_hash)
 elif __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
+    log_to()
     cfg = load_config(sys.argv[1])
     res = Path(sys.argv[2])
     finest = max(cfg["resolutions"])

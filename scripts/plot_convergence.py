@@ -9,6 +9,7 @@ import logging
 import sys
 
 from greenbench.io import read_netcdf
+from greenbench.logs import log_to
 from greenbench.plots import plot_convergence, plot_parameter_error, plot_quantity, save_figure
 
 
@@ -23,10 +24,9 @@ def main(convergence: str, out_convergence: str, out_parameter: str, out_quantit
 
 if "snakemake" in globals():
     sm = snakemake  # noqa: F821
-    logging.basicConfig(filename=sm.log[0], level=logging.INFO, force=True,
-                        format="%(asctime)s %(levelname)s %(message)s")
+    log_to(sm.log[0])
     main(sm.input.convergence, sm.output.convergence, sm.output.parameter_error,
          sm.output.quantity, resolution=sm.params.resolution)
 elif __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
+    log_to()
     main(*sys.argv[1:5])

@@ -10,6 +10,7 @@ import logging
 import sys
 
 from greenbench.io import read_netcdf
+from greenbench.logs import log_to
 from greenbench.plots import plot_greens_gallery, plot_recovered_stencil, save_figure
 
 
@@ -23,11 +24,10 @@ def main(greens: str, fields: str, out_gallery: str, out_stencil: str, *, models
 
 if "snakemake" in globals():
     sm = snakemake  # noqa: F821
-    logging.basicConfig(filename=sm.log[0], level=logging.INFO, force=True,
-                        format="%(asctime)s %(levelname)s %(message)s")
+    log_to(sm.log[0])
     main(sm.input.greens, sm.input.fields, sm.output.gallery, sm.output.stencil,
          models=sm.params.models, linear_models=sm.params.linear_models, k=sm.params.k,
          fem_mass=sm.params.fem_mass)
 elif __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
+    log_to()
     main(*sys.argv[1:5])

@@ -9,6 +9,7 @@ import logging
 import sys
 
 from greenbench.io import read_netcdf
+from greenbench.logs import log_to
 from greenbench.plots import heatmap_limits, plot_heatmap, save_figure
 from greenbench.plots.heatmap import finest_resolution
 
@@ -25,10 +26,9 @@ def main(crossval: str, model: str, out: str, *, models=None, spaces=None,
 
 if "snakemake" in globals():
     sm = snakemake  # noqa: F821
-    logging.basicConfig(filename=sm.log[0], level=logging.INFO, force=True,
-                        format="%(asctime)s %(levelname)s %(message)s")
+    log_to(sm.log[0])
     main(sm.input.crossval, sm.params.model, sm.output[0], models=sm.params.models,
          spaces=sm.params.spaces, resolution=sm.params.resolution)
 elif __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
+    log_to()
     main(*sys.argv[1:4])

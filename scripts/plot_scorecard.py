@@ -7,6 +7,7 @@ import logging
 import sys
 
 from greenbench.io import read_netcdf
+from greenbench.logs import log_to
 from greenbench.plots import placeholder_figure, plot_scorecard, save_figure, scorecard_frame
 
 
@@ -24,9 +25,8 @@ def main(crossval: str, out: str, *, models=None) -> None:
 
 if "snakemake" in globals():
     sm = snakemake  # noqa: F821
-    logging.basicConfig(filename=sm.log[0], level=logging.INFO, force=True,
-                        format="%(asctime)s %(levelname)s %(message)s")
+    log_to(sm.log[0])
     main(sm.input.crossval, sm.output[0], models=sm.params.models)
 elif __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
+    log_to()
     main(*sys.argv[1:3])

@@ -8,6 +8,7 @@ documented in docs/data_format.md and enforced by :func:`check_dataset`.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -72,8 +73,36 @@ class Dataset:
         return self.f[idx], self.u[idx]
 
 
+def content_checksum(arrays: Mapping[str, np.ndarray]) -> str:
+    """``sha256:<hex>`` of the dataset arrays :data:`ARRAYS`, in that order: for each, its name,
+    dtype and shape, then its bytes (C order, little-endian). Attributes are not included, so
+    the checksum names the numbers alone and survives a change of provenance stamp."""
+    h = hashlib.sha256()
+    for name in ARRAYS:
+        a = np.ascontiguousarray(arrays[name])
+        a = a.astype(a.dtype.newbyteorder("<"), copy=False)
+        h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
+        h.update(a.tobytes())
+    return "sha256:" + h.hexdigest()
+
+
+def dataset_checksum(path: str | os.PathLike) -> str:
+    """The ``checksum`` attribute of a dataset file (read without loading the arrays; the full
+    recomputation is :func:`check_dataset`'s). Raises :class:`DatasetError` when absent."""
+    try:
+        with h5py.File(path, "r") as h:
+            value = _attr(h.attrs.get("checksum", ""))
+    except OSError as exc:
+        raise DatasetError(path, f"not a readable HDF5 file: {exc}") from exc
+    if not isinstance(value, str) or not value.startswith("sha256:"):
+        raise DatasetError(path, "no content checksum (attribute checksum); regenerate it")
+    return value
+
+
 def write_dataset(path: str | os.PathLike, ds: Dataset) -> None:
-    """Write a dataset atomically (temp file, then rename)."""
+    """Write a dataset atomically (temp file, then rename), stamped with its content
+    ``checksum`` (:func:`content_checksum`)."""
+    checksum = content_checksum({name: getattr(ds, name) for name in ARRAYS})
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as h:
             for name in ("x", "f", "u", "coefficients", "train_index", "test_index"):
@@ -85,6 +114,7 @@ def write_dataset(path: str | os.PathLike, ds: Dataset) -> None:
                 "coefficients c with f = B c (docs/data_format.md)")
             for key, value in ds.attrs.items():
                 h.attrs[key] = value
+            h.attrs["checksum"] = checksum
 
 
 def _attr(value: object) -> object:

@@ -56,3 +56,15 @@ def provenance(config_hash_value: str = "") -> dict[str, str]:
 
 
 PROVENANCE_KEYS: tuple[str, ...] = ("greenbench_version", "git_commit", "config_hash", "created")
+
+# The study config keys that determine the datasets (and nothing else): another model or
+# analysis option must not regenerate (and so retrain) anything.
+DATA_KEYS: tuple[str, ...] = (
+    "pde", "k", "seed", "n_samples", "test_fraction", "coefficients", "noise", "fem_mass",
+)
+
+
+def data_hash(config: dict) -> str:
+    """:func:`config_hash` of exactly the :data:`DATA_KEYS` of a validated study config: the
+    ``config_hash`` attribute of every dataset of that study."""
+    return config_hash({key: config[key] for key in DATA_KEYS})

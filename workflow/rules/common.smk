@@ -1,5 +1,5 @@
 # Helpers shared by all stages: the targets of the study and the params handed to scripts.
-from greenbench.provenance import config_hash
+from greenbench.provenance import config_hash, data_hash
 from greenbench.spaces import space_names
 
 PDE = config["pde"]
@@ -8,19 +8,9 @@ RESOLUTIONS = sorted(config["resolutions"])
 # The study's hash (provenance of the analysis and report); `cluster` says where jobs run, not
 # what the study is, so switching cluster files changes nothing downstream.
 CONFIG_HASH = config_hash({k: v for k, v in config.items() if k != "cluster"})
-# The datasets depend on these keys only: another model or analysis option must not regenerate
-# (and so retrain) anything.
-DATA_KEYS = (
-    "pde",
-    "k",
-    "seed",
-    "n_samples",
-    "test_fraction",
-    "coefficients",
-    "noise",
-    "fem_mass",
-)
-DATA_HASH = config_hash({k: config[k] for k in DATA_KEYS})
+# The datasets depend on the data keys only (greenbench.provenance.DATA_KEYS): another model or
+# analysis option must not regenerate (and so retrain) anything.
+DATA_HASH = data_hash(config)
 
 
 def dataset_path(space, res, pde=PDE):

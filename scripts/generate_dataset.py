@@ -1,4 +1,5 @@
-"""Snakemake adapter: generate one dataset (greenbench.data.generate) and write it atomically.
+"""Snakemake adapter: generate one dataset (greenbench.data.generate), check it (the same
+check as ``python -m greenbench.check``) and write it atomically.
 
 Outside Snakemake: python scripts/generate_dataset.py poisson1d sin3 32 out.h5
 """
@@ -8,16 +9,15 @@ import sys
 import time
 
 from greenbench.data import DataSpec, generate
-from greenbench.io import check_dataset, write_dataset
+from greenbench.io import write_dataset
 from greenbench.logs import log_to
 
 
 def main(spec: DataSpec, out: str, config_hash: str = "") -> None:
     t0 = time.perf_counter()
     ds = generate(spec, config_hash=config_hash)
-    write_dataset(out, ds)
-    check_dataset(out)
-    logging.info("wrote %s: %d samples, N=%d, seed=%d in %.2fs",
+    write_dataset(out, ds)  # checked (physics, path, checksum) before it is renamed into place
+    logging.info("wrote and checked %s: %d samples, N=%d, seed=%d in %.2fs",
                  out, spec.n_samples, spec.N, spec.seed, time.perf_counter() - t0)
 
 

@@ -11,8 +11,8 @@ import numpy as np
 
 from greenbench import pde
 from greenbench.io import FORMAT_VERSION, Dataset
-from greenbench.provenance import provenance
-from greenbench.seeding import derive_seed, rng_for
+from greenbench.provenance import dataset_provenance
+from greenbench.seeding import dataset_seed, dataset_seed_names, rng_for
 from greenbench.spaces import DISTRIBUTIONS, parse_space, sample
 
 
@@ -57,7 +57,9 @@ class DataSpec:
 
     @property
     def seed(self) -> int:
-        return derive_seed(self.master_seed, self.pde, self.space, self.N)
+        """Seed of the coefficients (:func:`greenbench.seeding.dataset_seed`): independent of
+        ``N`` for poly/cos/sin, so every resolution samples the same functions."""
+        return dataset_seed(self.master_seed, self.pde, self.space, self.N)
 
 
 def split_sizes(n_samples: int, test_fraction: float) -> tuple[int, int]:
@@ -66,20 +68,36 @@ def split_sizes(n_samples: int, test_fraction: float) -> tuple[int, int]:
     return n_samples - n_test, n_test
 
 
+def measurement_noise(master_seed: int, pde_name: str, space: str, N: int, noise: float,
+                      shape: tuple[int, int]) -> np.ndarray:
+    """The Gaussian noise added to ``u`` (std ``noise``), from its own stream named
+    ``(pde, space, N, "noise")``: noise belongs to the nodes of one grid, so it depends on
+    ``N`` even where the functions do not. Deterministic, so the checker can recompute it."""
+    rng = rng_for(master_seed, pde_name, space, int(N), "noise")
+    return noise * rng.standard_normal(shape)
+
+
 def generate(spec: DataSpec, config_hash: str = "") -> Dataset:
     """Generate one dataset. Deterministic in ``spec`` alone (seed from the names, not the order).
 
-    The split is the first ``n_train`` samples for training, the rest for test: samples are
-    i.i.d., so this is a random split, and it stays the same when ``n_samples`` grows."""
+    For poly/cos/sin the coefficients are drawn from a stream that does not depend on ``N``
+    (:func:`greenbench.seeding.dataset_seed_names`): sample ``i`` is the same function at every
+    resolution. The split is the first ``n_train`` samples for training, the rest for test:
+    samples are i.i.d., so this is a random split, and it stays the same when ``n_samples``
+    grows.
+
+    ``config_hash`` is the hash of the study's data keys (:func:`greenbench.provenance.data_hash`).
+    The attributes hold no clock time, so regenerating a dataset with the same code gives a
+    byte-identical file."""
     space = parse_space(spec.space)
     x = pde.grid(spec.N)
-    rng = rng_for(spec.master_seed, spec.pde, spec.space, spec.N)
+    rng = rng_for(spec.master_seed, *dataset_seed_names(spec.pde, spec.space, spec.N))
     coefficients, f = sample(space, x, spec.n_samples, rng=rng,
                              distribution=spec.distribution, scale=spec.scale)
     u = pde.solve(space, coefficients, f, x, k=spec.k, mass=spec.fem_mass)
     if spec.noise > 0:
-        noise_rng = rng_for(spec.master_seed, spec.pde, spec.space, spec.N, "noise")
-        u = u + spec.noise * noise_rng.standard_normal(u.shape)
+        u = u + measurement_noise(spec.master_seed, spec.pde, spec.space, spec.N, spec.noise,
+                                  u.shape)
     n_train, n_test = split_sizes(spec.n_samples, spec.test_fraction)
     attrs = {
         "format_version": FORMAT_VERSION, "pde": spec.pde, "k": float(spec.k),
@@ -88,7 +106,7 @@ def generate(spec: DataSpec, config_hash: str = "") -> Dataset:
         "seed": spec.seed, "master_seed": spec.master_seed, "distribution": spec.distribution,
         "scale": float(spec.scale), "noise": float(spec.noise),
         "test_fraction": float(spec.test_fraction), "fem_mass": spec.fem_mass,
-        **provenance(config_hash),
+        **dataset_provenance(config_hash),
     }
     return Dataset(x=x, f=f, u=u, coefficients=coefficients,
                    train_index=np.arange(n_train, dtype=np.int64),

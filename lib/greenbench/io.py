@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +18,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from greenbench.provenance import PROVENANCE_KEYS
+from greenbench.provenance import DATASET_PROVENANCE_KEYS
 
-FORMAT_VERSION = 1
+# 2: poly/cos/sin seeds without N (the same functions at every N), content checksum, no clock.
+FORMAT_VERSION = 2
 
 
 class DatasetError(ValueError):
@@ -48,7 +50,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 REQUIRED_ATTRS: tuple[str, ...] = (
     "format_version", "pde", "k", "space", "family", "p", "N", "n_samples", "n_train", "n_test",
     "seed", "master_seed", "distribution", "scale", "noise", "test_fraction", "fem_mass",
-) + PROVENANCE_KEYS
+    "checksum",
+) + DATASET_PROVENANCE_KEYS
 
 
 @dataclass(frozen=True)
@@ -99,9 +102,13 @@ def dataset_checksum(path: str | os.PathLike) -> str:
     return value
 
 
-def write_dataset(path: str | os.PathLike, ds: Dataset) -> None:
+def write_dataset(path: str | os.PathLike, ds: Dataset, *, check: bool = True) -> None:
     """Write a dataset atomically (temp file, then rename), stamped with its content
-    ``checksum`` (:func:`content_checksum`)."""
+    ``checksum`` (:func:`content_checksum`).
+
+    With ``check`` (default) the temporary file is validated by :func:`check_dataset` (the
+    physics included, and the attributes against ``path``) before it is renamed into place: a
+    dataset that fails its own check never appears at ``path``."""
     checksum = content_checksum({name: getattr(ds, name) for name in ARRAYS})
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as h:
@@ -115,6 +122,8 @@ def write_dataset(path: str | os.PathLike, ds: Dataset) -> None:
             for key, value in ds.attrs.items():
                 h.attrs[key] = value
             h.attrs["checksum"] = checksum
+        if check:
+            check_dataset(tmp, as_path=path)
 
 
 def _attr(value: object) -> object:
@@ -141,7 +150,7 @@ ATTR_KINDS: dict[str, str] = {
     "N": _INT, "n_samples": _INT, "n_train": _INT, "n_test": _INT, "seed": _INT,
     "master_seed": _INT, "distribution": _STR, "scale": _REAL, "noise": _REAL,
     "test_fraction": _REAL, "fem_mass": _STR, "greenbench_version": _STR, "git_commit": _STR,
-    "config_hash": _STR, "created": _STR,
+    "config_hash": _STR, "checksum": _STR,
 }
 ARRAYS: tuple[str, ...] = ("x", "f", "u", "coefficients", "train_index", "test_index")
 
@@ -159,7 +168,7 @@ def _kind_ok(value: object, kind: str) -> bool:
 def _check_attrs(path: Path, a: Mapping[str, object]) -> None:
     """Types and values of the generation attributes, and their mutual consistency."""
     from greenbench.pde import MASS_KINDS, PDES
-    from greenbench.seeding import derive_seed
+    from greenbench.seeding import dataset_seed
     from greenbench.spaces import DISTRIBUTIONS, parse_space
 
     for key, kind in ATTR_KINDS.items():
@@ -197,54 +206,139 @@ def _check_attrs(path: Path, a: Mapping[str, object]) -> None:
     if not 0 < a["test_fraction"] < 1:
         raise DatasetError(path, f"attribute test_fraction is {a['test_fraction']}, "
                                  f"must be in (0, 1)")
-    seed = derive_seed(a["master_seed"], a["pde"], space.name, a["N"])
+    seed = dataset_seed(a["master_seed"], a["pde"], space.name, a["N"])
     if a["seed"] != seed:
+        names = "pde, space, N" if space.family == "fem" else "pde, space"
         raise DatasetError(path, f"attribute seed is {a['seed']}, but derive_seed(master_seed, "
-                                 f"pde, space, N) = {seed}")
+                                 f"{names}) = {seed}")
+    if not a["checksum"].startswith("sha256:"):
+        raise DatasetError(path, f"attribute checksum is {a['checksum']!r}, expected "
+                                 f"'sha256:<hex>'")
 
 
-def check_dataset(path: str | os.PathLike, expect: Mapping[str, object] | None = None) -> None:
-    """Validate a dataset file; raise :class:`DatasetError` naming the file and broken field.
+_PATH_GRAMMAR = re.compile(r"^N([0-9]+)\.h5$")
+
+
+def _check_path(path: Path, a: Mapping[str, object]) -> None:
+    """Attributes against the path grammar ``.../{pde}/{space}/N{res}.h5``: ``N`` for a file
+    named ``N{res}.h5``; ``space`` and ``pde`` too when its folder is named like a space. A file
+    elsewhere (a scratch copy) is checked only as far as its path follows the grammar."""
+    from greenbench.spaces import ALL_SPACES
+
+    m = _PATH_GRAMMAR.match(path.name)
+    if m is None:
+        return
+    checks = [("N", int(m.group(1)), f"its name {path.name}")]
+    if path.parent.name in ALL_SPACES:
+        checks += [("space", path.parent.name, f"its folder {path.parent.name}/"),
+                   ("pde", path.parent.parent.name,
+                    f"the folder {path.parent.parent.name}/ above")]
+    for key, from_path, where in checks:
+        if a[key] != from_path:
+            raise DatasetError(path, f"attribute {key} is {a[key]!r}, but {where} says "
+                                     f"{from_path!r} (path grammar "
+                                     f"data/{{pde}}/{{space}}/N{{res}}.h5)")
+
+
+def _largest(dev: np.ndarray) -> tuple[float, tuple[int, ...]]:
+    at = np.unravel_index(int(np.argmax(dev)), dev.shape)
+    return float(dev[at]), tuple(int(i) for i in at)
+
+
+def _check_physics(path: Path, a: Mapping[str, object], arrays: Mapping[str, np.ndarray]) -> None:
+    """``u`` against the solution recomputed from the stored coefficients (closed form for
+    poly/cos/sin, the FEM solve for fem, plus the recomputed noise stream), and for noise-free
+    fem the residual of the discrete equation ``K u = M f`` on the interior nodes."""
+    from greenbench import pde
+    from greenbench.data import measurement_noise
+    from greenbench.spaces import parse_space
+
+    space = parse_space(a["space"])
+    x, f, u, c = arrays["x"], arrays["f"], arrays["u"], arrays["coefficients"]
+    k, N = float(a["k"]), int(a["N"])
+    with np.errstate(all="ignore"):
+        ref = pde.solve(space, c, f, x, k=k, mass=a["fem_mass"])
+        how = "the FEM solve" if space.family == "fem" else "the closed form"
+        if a["noise"] > 0:
+            ref = ref + measurement_noise(a["master_seed"], a["pde"], space.name, N,
+                                          float(a["noise"]), u.shape)
+            how += " plus the recomputed noise stream"
+        scale = max(float(np.abs(ref).max(initial=0.0)), np.finfo(float).tiny)
+        dev, (i, j) = _largest(np.abs(u - ref))
+    if not dev <= 1e-10 * scale:
+        raise DatasetError(path, f"array 'u' is not the solution of -k u'' = f for the stored "
+                                 f"coefficients ({how}, k={k:g}): largest deviation {dev:.3g} "
+                                 f"at sample {i}, node {j} (u = {u[i, j]:.6g}, expected "
+                                 f"{ref[i, j]:.6g}; tolerance {1e-10 * scale:.3g})")
+    if space.family == "fem" and a["noise"] == 0:
+        dx = 1.0 / N
+        Ku = k / dx * (2.0 * u[:, 1:-1] - u[:, :-2] - u[:, 2:])
+        Mf = (dx / 6 * (f[:, :-2] + 4.0 * f[:, 1:-1] + f[:, 2:]) if a["fem_mass"] == "consistent"
+              else dx * f[:, 1:-1])
+        size = k / dx * np.abs(u).max(initial=0.0) + dx * np.abs(f).max(initial=0.0)
+        dev, (i, j) = _largest(np.abs(Ku - Mf))
+        if not dev <= 1e-10 * max(size, np.finfo(float).tiny):
+            raise DatasetError(path, f"arrays 'u' and 'f' violate the discrete equation K u = M f "
+                                     f"({a['fem_mass']} mass): largest residual {dev:.3g} at "
+                                     f"sample {i}, node {j + 1}")
+
+
+def check_dataset(path: str | os.PathLike, expect: Mapping[str, object] | None = None, *,
+                  as_path: str | os.PathLike | None = None) -> None:
+    """Validate a dataset file; raise :class:`DatasetError` naming the file, the broken array or
+    attribute and, for a numerical check, the largest deviation.
 
     Checks, in order (docs/data_format.md, "Validation"):
 
     1. the file opens as HDF5 (a truncated or partial file does not);
     2. every attribute of :data:`REQUIRED_ATTRS` is present with the right type (integer, real
        number, string) and an allowed value; ``family``, ``p``, ``seed`` agree with ``space``,
-       ``N`` and ``master_seed``; ``n_train + n_test = n_samples``;
+       ``N`` and ``master_seed``; ``n_train + n_test = n_samples``; for a file named
+       ``N{res}.h5``, ``N``, ``space`` and ``pde`` agree with the path
+       ``.../{pde}/{space}/N{res}.h5``;
     3. every array is present with the shape and dtype the attributes imply (float64 data,
        int64 indices) and finite values;
     4. ``x`` is the grid ``i / N``; ``f = B c`` (relative 1e-10) for the space's basis ``B``;
        without noise, ``u(0) = u(1) = 0`` (relative 1e-12);
-    5. ``train_index`` and ``test_index`` partition ``0 .. n_samples - 1``.
+    5. the physics: ``u`` equals the solution recomputed from the stored coefficients (closed
+       form, or the FEM solve, plus the recomputed noise; relative 1e-10), and noise-free fem
+       data satisfy ``K u = M f`` (relative 1e-10);
+    6. ``train_index`` and ``test_index`` partition ``0 .. n_samples - 1``;
+    7. the arrays hash to the recorded ``checksum`` (:func:`content_checksum`).
 
     ``expect`` maps attribute names to required values (e.g. ``{"N": 32, "space": "sin3"}``):
-    a mismatch is an error naming the attribute."""
+    a mismatch is an error naming the attribute. ``as_path`` is the path the file is checked as
+    (names in messages, path grammar): a temporary file checked before its rename."""
     from greenbench.spaces import basis_matrix, parse_space
 
     path = Path(path)
+    named = Path(as_path) if as_path is not None else path
     if not path.exists():
-        raise DatasetError(path, "file does not exist")
+        raise DatasetError(named, "file does not exist")
     try:
         h = h5py.File(path, "r")
     except OSError as exc:
-        raise DatasetError(path, f"not a readable HDF5 file (truncated or corrupt?): {exc}"
+        raise DatasetError(named, f"not a readable HDF5 file (truncated or corrupt?): {exc}"
                            ) from exc
     with h:
         try:
             present = set(h.attrs.keys())
             missing = [key for key in REQUIRED_ATTRS if key not in present]
             if missing:
-                raise DatasetError(path, f"missing attribute(s) {', '.join(missing)}")
+                version = _attr(h.attrs.get("format_version", FORMAT_VERSION))
+                hint = (f" (format_version {version}; this greenbench writes {FORMAT_VERSION}: "
+                        f"regenerate the dataset)" if version != FORMAT_VERSION else "")
+                raise DatasetError(named, f"missing attribute(s) {', '.join(missing)}{hint}")
             a = {key: _attr(h.attrs[key]) for key in REQUIRED_ATTRS}
         except DatasetError:
             raise
         except Exception as exc:  # h5py raises OSError/KeyError/RuntimeError on damaged headers
-            raise DatasetError(path, f"attributes unreadable (corrupt?): {exc}") from exc
-        _check_attrs(path, a)
+            raise DatasetError(named, f"attributes unreadable (corrupt?): {exc}") from exc
+        _check_attrs(named, a)
+        _check_path(named, a)
         for key, want in (expect or {}).items():
             if a.get(key) != want:
-                raise DatasetError(path, f"attribute {key} is {a.get(key)!r}, expected {want!r}")
+                raise DatasetError(named, f"attribute {key} is {a.get(key)!r}, expected {want!r}")
         N, n = a["N"], a["n_samples"]
         space = parse_space(a["space"])
         shapes = {"x": (N + 1,), "f": (n, N + 1), "u": (n, N + 1),
@@ -253,38 +347,51 @@ def check_dataset(path: str | os.PathLike, expect: Mapping[str, object] | None =
         arrays = {}
         for name, shape in shapes.items():
             if name not in h:
-                raise DatasetError(path, f"missing array {name!r}")
+                raise DatasetError(named, f"missing array {name!r}")
             if not isinstance(h[name], h5py.Dataset):
-                raise DatasetError(path, f"{name!r} is a {type(h[name]).__name__}, not an array")
+                raise DatasetError(named, f"{name!r} is a {type(h[name]).__name__}, not an array")
             if h[name].shape != shape:
-                raise DatasetError(path, f"array {name!r} has shape {h[name].shape}, "
-                                         f"expected {shape}")
+                raise DatasetError(named, f"array {name!r} has shape {h[name].shape}, "
+                                          f"expected {shape}")
             kind = "i" if name.endswith("_index") else "f"
             dtype = h[name].dtype
             if dtype.kind != kind or dtype.itemsize != 8:
-                raise DatasetError(path, f"array {name!r} has dtype {dtype}, expected "
-                                         f"{'int64' if kind == 'i' else 'float64'}")
+                raise DatasetError(named, f"array {name!r} has dtype {dtype}, expected "
+                                          f"{'int64' if kind == 'i' else 'float64'}")
             try:
                 arr = h[name][()]
             except Exception as exc:  # damaged chunk / truncated data
-                raise DatasetError(path, f"array {name!r} unreadable (truncated?): {exc}") from exc
+                raise DatasetError(named, f"array {name!r} unreadable (truncated?): {exc}"
+                                   ) from exc
             if kind == "f" and not np.all(np.isfinite(arr)):
                 bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-                raise DatasetError(path, f"array {name!r} has {bad} non-finite value(s)")
+                raise DatasetError(named, f"array {name!r} has {bad} non-finite value(s)")
             arrays[name] = arr
     x, f, u, c = arrays["x"], arrays["f"], arrays["u"], arrays["coefficients"]
     if not np.allclose(x, np.arange(N + 1) / N, rtol=0, atol=1e-14):
-        raise DatasetError(path, "array 'x' is not the uniform grid i/N")
+        dev, (j,) = _largest(np.abs(x - np.arange(N + 1) / N))
+        raise DatasetError(named, f"array 'x' is not the uniform grid i/N: largest deviation "
+                                  f"{dev:.3g} at node {j}")
     fc = c if space.family == "fem" else c @ basis_matrix(space, x).T
-    if np.abs(f - fc).max() > 1e-10 * max(1.0, np.abs(f).max()):
-        raise DatasetError(path, f"arrays 'f' and 'coefficients' disagree: f != B c for space "
-                                 f"{space.name} (max deviation {np.abs(f - fc).max():.3g})")
+    dev, (i, j) = _largest(np.abs(f - fc))
+    if dev > 1e-10 * max(1.0, np.abs(f).max()):
+        raise DatasetError(named, f"arrays 'f' and 'coefficients' disagree: f != B c for space "
+                                  f"{space.name}: largest deviation {dev:.3g} at sample {i}, "
+                                  f"node {j}")
     if a["noise"] == 0 and np.abs(u[:, [0, -1]]).max() > 1e-12 * max(1.0, np.abs(u).max()):
-        raise DatasetError(path, "array 'u' violates the boundary condition u(0)=u(1)=0")
+        dev, (i, j) = _largest(np.abs(u[:, [0, -1]]))
+        raise DatasetError(named, f"array 'u' violates the boundary condition u(0)=u(1)=0: "
+                                  f"largest |u| {dev:.3g} at sample {i}, node {[0, N][j]}")
+    _check_physics(named, a, arrays)
     idx = np.concatenate([arrays["train_index"], arrays["test_index"]])
     if not np.array_equal(np.sort(idx), np.arange(n)):
-        raise DatasetError(path, "train_index and test_index do not partition the samples "
-                                 f"0..{n - 1} (duplicate or out-of-range index)")
+        raise DatasetError(named, "arrays 'train_index' and 'test_index' do not partition the "
+                                  f"samples 0..{n - 1} (duplicate or out-of-range index)")
+    checksum = content_checksum(arrays)
+    if checksum != a["checksum"]:
+        raise DatasetError(named, f"the arrays changed after the file was written: content "
+                                  f"checksum {checksum} != recorded attribute checksum "
+                                  f"{a['checksum']}")
 
 
 # ------------------------------------------------------------------------------ netCDF

@@ -56,6 +56,14 @@ def provenance(config_hash_value: str = "") -> dict[str, str]:
 
 
 PROVENANCE_KEYS: tuple[str, ...] = ("greenbench_version", "git_commit", "config_hash", "created")
+DATASET_PROVENANCE_KEYS: tuple[str, ...] = ("greenbench_version", "git_commit", "config_hash")
+
+
+def dataset_provenance(config_hash_value: str = "") -> dict[str, str]:
+    """:func:`provenance` without ``created``: a dataset is a pure function of its data keys and
+    the code, so it carries no clock time and regenerates byte for byte."""
+    return {key: value for key, value in provenance(config_hash_value).items()
+            if key in DATASET_PROVENANCE_KEYS}
 
 # The study config keys that determine the datasets (and nothing else): another model or
 # analysis option must not regenerate (and so retrain) anything.

@@ -26,3 +26,18 @@ def derive_seed(master: int, *names: object) -> int:
 def rng_for(master: int, *names: object) -> np.random.Generator:
     """A numpy Generator seeded by :func:`derive_seed`."""
     return np.random.Generator(np.random.PCG64(derive_seed(master, *names)))
+
+
+def dataset_seed_names(pde: str, space: str, N: int) -> tuple[object, ...]:
+    """The names that seed one dataset's coefficients: ``(pde, space)`` for the smooth spaces
+    (poly, cos, sin), so that sample ``i`` is the same function at every resolution ``N`` and
+    a change of ``N`` changes only the discretization; ``(pde, "fem", N)`` for ``fem``, whose
+    functions are nodal values on the grid itself (docs/decisions.md, "Same functions at every
+    resolution")."""
+    return (pde, space, int(N)) if space == "fem" else (pde, space)
+
+
+def dataset_seed(master: int, pde: str, space: str, N: int) -> int:
+    """The ``seed`` attribute of a dataset: :func:`derive_seed` of its
+    :func:`dataset_seed_names`."""
+    return derive_seed(master, *dataset_seed_names(pde, space, N))

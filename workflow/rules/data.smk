@@ -1,4 +1,5 @@
 # Stage 1: one HDF5 dataset per (pde, space, resolution).
+from greenbench.io import FORMAT_VERSION
 
 
 rule generate_dataset:
@@ -14,5 +15,7 @@ rule generate_dataset:
     params:
         spec=data_spec,
         config_hash=DATA_HASH,
+        # a new dataset format regenerates the files (the code of lib/ is not a rerun trigger)
+        format_version=FORMAT_VERSION,
     script:
         "../../scripts/generate_dataset.py"

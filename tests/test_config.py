@@ -154,3 +154,131 @@ def test_command_line_strings_are_converted_to_the_schema_types():
                         ({"spaces": {"sin": ["9"]}}, "sin9 is not a function space")]:
         with pytest.raises(ConfigError, match=re.escape(needle)):
             validate_config(bad)
+
+
+# Issue 7: non-finite numbers, fd_orders the fd model does not train, and the data-quantity keys
+# are refused by validate_config (before any job runs), naming the key and what is allowed.
+
+INF, NAN = float("inf"), float("nan")
+NON_FINITE = {
+    "k: .inf": ({"k": INF}, "k"),
+    "k: .nan": ({"k": NAN}, "k"),
+    "k: -.inf": ({"k": -INF}, "k"),
+    "k: '.inf' (--config)": ({"k": ".inf"}, "k"),
+    "k: 'nan' (--config)": ({"k": "nan"}, "k"),
+    "k: 'inf' (--config)": ({"k": "inf"}, "k"),
+    "k: '-.Inf' (--config)": ({"k": "-.Inf"}, "k"),
+    "seed: inf (integer key)": ({"seed": INF}, "seed"),
+    "resolutions: ['.inf']": ({"resolutions": [16, ".inf"]}, "resolutions[1]"),
+    "noise: -inf": ({"noise": -INF}, "noise"),
+    "noise: nan": ({"noise": NAN}, "noise"),
+    "coefficients.scale": ({"coefficients": {"scale": INF}}, "coefficients.scale"),
+    "coefficients.scale '.nan'": ({"coefficients": {"scale": ".nan"}}, "coefficients.scale"),
+    "test_fraction": ({"test_fraction": NAN}, "test_fraction"),
+    "analysis.rank_tol": ({"analysis": {"rank_tol": NAN}}, "analysis.rank_tol"),
+    "analysis.confidence": ({"analysis": {"confidence": NAN}}, "analysis.confidence"),
+    "analysis.scorecard.small_factor": ({"analysis": {"scorecard": {"small_factor": INF}}},
+                                        "analysis.scorecard.small_factor"),
+    "models.*.params": ({"models": {"mlp": {"class": "mlp", "params": {"width": 8,
+                                                                       "scale": NAN}}}},
+                        "models.mlp.params.scale"),
+    "models.*.params list": ({"models": {"fd": {"class": "fd", "params": {"w_init": [INF]}}}},
+                             "models.fd.params.w_init[0]"),
+    "models.*.params '.nan'": ({"models": {"fd": {"class": "fd", "params": {"w_init": ".nan"}}}},
+                               "models.fd.params.w_init"),
+    "models.*.train.lr": ({"models": {"mlp": {"class": "mlp", "train": {"lr": INF}}}},
+                          "models.mlp.train.lr"),
+    "models.*.train.rank_tol": ({"models": {"linear": {"class": "linear",
+                                                       "train": {"rank_tol": "nan"}}}},
+                                "models.linear.train.rank_tol"),
+}
+
+
+@pytest.mark.parametrize("case", list(NON_FINITE))
+def test_non_finite_numbers_are_refused_anywhere_naming_the_key(case):
+    cfg, key = NON_FINITE[case]
+    with pytest.raises(ConfigError) as info:
+        validate_config(cfg)
+    lines = [line.strip() for line in str(info.value).splitlines()
+             if line.strip().startswith(f"config key {key}:")]
+    assert len(lines) == 1, (case, str(info.value))  # one message for the key, not two
+    assert "a finite number is required" in lines[0], (case, lines[0])
+    assert "is not of type" not in lines[0], (case, lines[0])
+
+
+def test_non_finite_message_gives_the_allowed_range():
+    with pytest.raises(ConfigError) as info:
+        validate_config({"k": INF, "coefficients": {"scale": "-.inf"}, "n_samples": 5})
+    msg = str(info.value)
+    assert "config key k: inf is not finite, a finite number is required; allowed: type " \
+           "number, > 0" in msg
+    assert "config key coefficients.scale: '-.inf' is not finite" in msg
+    assert "config key n_samples: 5 is less than the minimum of 10" in msg  # all at once
+    # ``nan`` is only a number where one is expected: a string key may spell it
+    assert validate_config({"cluster": "nan"})["cluster"] == "nan"
+
+
+FD = {"class": "fd"}
+
+
+def test_fd_orders_the_fd_model_does_not_train_are_refused():
+    with pytest.raises(ConfigError) as info:
+        validate_config({"models": {"fd": FD}, "analysis": {"fd_orders": [2, 8]}})
+    msg = str(info.value)
+    for needle in ("config key analysis.fd_orders", "[8]", "models.fd.params.orders",
+                   "[2, 4, 6]"):
+        assert needle in msg, msg
+    with pytest.raises(ConfigError, match=r"orders \[6\] .* 'fine' .*= \[2, 4\]"):
+        validate_config({"models": {"fine": dict(FD, params={"orders": [2, 4]})}})
+    # --config gives strings: fd_orders ['8'] is the order 8
+    with pytest.raises(ConfigError, match=r"analysis.fd_orders: orders \[8\]"):
+        validate_config({"models": {"fd": FD}, "analysis": {"fd_orders": ["8"]}})
+    # trained orders, or no enabled fd model (fd_orders then unused): fine
+    validate_config({"models": {"fd": FD}, "analysis": {"fd_orders": [2, 6]}})
+    validate_config({"models": {"fd": dict(FD, params={"orders": [2, 4, 6, 8]})},
+                     "analysis": {"fd_orders": [8]}})
+    validate_config({"models": {"fd": dict(FD, enabled=False)}, "analysis": {"fd_orders": [8]}})
+    validate_config({"analysis": {"fd_orders": [8]}})  # no models at all
+
+
+QUANTITY = {
+    "quantity_space not in the study": (
+        {"quantity_space": "cos3"},
+        ["config key analysis.quantity_space", "'cos3'", "['sin2', 'sin4']"]),
+    "quantity_space not a space": (
+        {"quantity_space": "sin9"},
+        ["config key analysis.quantity_space", "'sin9'", "['sin2', 'sin4']"]),
+    "quantity_resolution not in the study": (
+        {"quantity_resolution": 48},
+        ["config key analysis.quantity_resolution", "48", "0 (the smallest)", "[16, 32]"]),
+    "quantity_resolution negative": (
+        {"quantity_resolution": -1}, ["config key analysis.quantity_resolution", ">= 0"]),
+    "quantity_model not a name": (
+        {"quantity_model": 5}, ["config key analysis.quantity_model", "type string"]),
+    "quantity_steps 0": ({"quantity_steps": 0}, ["config key analysis.quantity_steps", ">= 1"]),
+    "quantity_steps text": ({"quantity_steps": "many"},
+                            ["config key analysis.quantity_steps", "type integer"]),
+    "sample_sizes empty": (
+        {"sample_sizes": []},
+        ["config key analysis.sample_sizes", "at least 1 item", "integer, >= 1"]),
+    "sample_sizes repeated": (
+        {"sample_sizes": [4, 4]},
+        ["config key analysis.sample_sizes", "no repeated items", "integer, >= 1"]),
+    "sample_sizes 0": ({"sample_sizes": [0]}, ["config key analysis.sample_sizes[0]", ">= 1"]),
+}
+
+
+def test_every_quantity_key_is_named_with_its_allowed_values():
+    """Each data-quantity key, given a bad value, fails in validate_config (not later in
+    AnalysisConfig at parse time) with the real key name and what is allowed."""
+    study = {"spaces": {"sin": [2, 4]}, "resolutions": [16, 32]}
+    for case, (analysis, needles) in QUANTITY.items():
+        with pytest.raises(ConfigError) as info:
+            validate_config(dict(study, analysis=analysis))
+        msg = str(info.value)
+        for needle in needles:
+            assert needle in msg, (case, msg)
+        assert "data_quantity" not in msg, (case, msg)
+    good = validate_config(dict(study, analysis={"quantity_space": "sin2",
+                                                 "quantity_resolution": 32}))
+    assert good["analysis"]["quantity_space"] == "sin2"

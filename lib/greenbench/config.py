@@ -33,13 +33,8 @@ def _key(path) -> str:
     return out or "<top level>"
 
 
-def _describe(err: jsonschema.ValidationError) -> str:
-    s = err.schema if isinstance(err.schema, dict) else {}
-    key = _key(err.absolute_path)
-    if err.validator == "additionalProperties":
-        allowed = sorted(s.get("properties", {}))
-        extra = sorted(set(err.instance) - set(allowed)) if isinstance(err.instance, dict) else []
-        return f"config key {key}: unknown key(s) {extra}; allowed keys: {allowed}"
+def _allowed(s: dict, with_type: bool) -> list[str]:
+    """What the sub-schema ``s`` allows, in words (type, enum, range, size, pattern)."""
     allowed = []
     if "enum" in s:
         allowed.append(f"one of {s['enum']}")
@@ -49,10 +44,27 @@ def _describe(err: jsonschema.ValidationError) -> str:
         hi = (f"<= {s['maximum']}" if "maximum" in s else
               f"< {s['exclusiveMaximum']}" if "exclusiveMaximum" in s else "")
         allowed.append(" and ".join(x for x in (lo, hi) if x))
-    if "type" in s and (err.validator == "type" or not allowed):
+    if "minItems" in s:
+        allowed.append(f"at least {s['minItems']} item(s)")
+    if s.get("uniqueItems"):
+        allowed.append("no repeated items")
+    if isinstance(s.get("items"), dict) and ("minItems" in s or s.get("uniqueItems")):
+        allowed.append(f"items of {', '.join(_allowed(s['items'], with_type=True))}")
+    if "type" in s and (with_type or not allowed):
         allowed.insert(0, f"type {s['type']}")
     if "pattern" in s:
         allowed.append(f"matching {s['pattern']}")
+    return allowed
+
+
+def _describe(err: jsonschema.ValidationError) -> str:
+    s = err.schema if isinstance(err.schema, dict) else {}
+    key = _key(err.absolute_path)
+    if err.validator == "additionalProperties":
+        allowed = sorted(s.get("properties", {}))
+        extra = sorted(set(err.instance) - set(allowed)) if isinstance(err.instance, dict) else []
+        return f"config key {key}: unknown key(s) {extra}; allowed keys: {allowed}"
+    allowed = _allowed(s, with_type=err.validator == "type")
     hint = f"; allowed: {', '.join(allowed)}" if allowed else ""
     desc = f" ({s['description'].strip()})" if s.get("description") else ""
     return f"config key {key}: {_space_hint(err)}{err.message}{hint}{desc}"
@@ -118,18 +130,81 @@ def _coerce(value: object, schema: object) -> object:
     return value
 
 
+_NON_FINITE_TEXT = re.compile(r"[+-]?\.?(inf|infinity|nan)", re.IGNORECASE)
+"""A non-finite number spelt as text: YAML (``.inf``, ``-.Inf``, ``.nan``) or Python (``inf``,
+``nan``); ``--config noise=.inf`` reaches the workflow as the string ``'.inf'``."""
+
+
+def _sub_schema(schema: object, key: object) -> dict | None:
+    """The schema of ``key`` inside ``schema``; ``None`` where it is free-form (``params``)."""
+    if not isinstance(schema, dict):
+        return None
+    if isinstance(key, int):
+        items = schema.get("items")
+        return items if isinstance(items, dict) else None
+    if key in schema.get("properties", {}):
+        return schema["properties"][key]
+    extra = schema.get("additionalProperties")
+    return extra if isinstance(extra, dict) else None
+
+
+def _non_finite(value: object, schema: dict | None, path: tuple = ()):
+    """Yield ``(path, value, schema)`` for every non-finite number (inf, -inf, nan) in the config.
+
+    Floats are checked everywhere, free-form mappings (``models.*.params``) included; strings
+    spelling a non-finite number where the schema asks for a number (or says nothing). Keys that
+    the schema forbids are skipped: they are reported as unknown keys."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            yield path, value, schema
+    elif isinstance(value, str):
+        kind = (schema or {}).get("type")
+        kinds = set(kind) if isinstance(kind, list) else {kind}
+        wants_number = schema is None or bool(kinds & {"number", "integer"})
+        if wants_number and _NON_FINITE_TEXT.fullmatch(value.strip()):
+            yield path, value, schema
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _non_finite(item, _sub_schema(schema, i), (*path, i))
+    elif isinstance(value, dict):
+        forbidden = isinstance(schema, dict) and schema.get("additionalProperties") is False
+        for name, item in value.items():
+            if forbidden and name not in schema.get("properties", {}):
+                continue
+            yield from _non_finite(item, _sub_schema(schema, name), (*path, name))
+
+
+def _describe_non_finite(path: tuple, value: object, schema: dict | None) -> str:
+    s = schema or {}
+    allowed = _allowed(s, with_type=True) if s else []
+    hint = f"; allowed: {', '.join(allowed)}" if allowed else ""
+    desc = f" ({s['description'].strip()})" if s.get("description") else ""
+    shown = repr(value) if isinstance(value, str) else str(value)
+    return (f"config key {_key(path)}: {shown} is not finite, a finite number is required"
+            f"{hint}{desc}")
+
+
+def _path_order(path) -> list:
+    return [(0, part, "") if isinstance(part, int) else (1, 0, str(part)) for part in path]
+
+
 def validate_config(config: dict, schema: dict | None = None) -> dict:
     """Return a validated copy of ``config`` with defaults filled; raise :class:`ConfigError`.
 
     Strings standing for numbers or booleans where the schema wants those are converted first
-    (see :func:`_coerce`; this is how ``--config`` values reach the workflow)."""
+    (see :func:`_coerce`; this is how ``--config`` values reach the workflow). Non-finite
+    numbers (inf, nan) are refused anywhere in the config, naming the key."""
     schema = load_schema() if schema is None else schema
     cfg = _coerce(copy.deepcopy(dict(config)), schema)
     _fill_defaults(cfg, schema)
+    bad = {path: _describe_non_finite(path, value, sub)
+           for path, value, sub in _non_finite(cfg, schema)}
     validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(cfg), key=lambda e: list(e.absolute_path))
+    errors = [(tuple(e.absolute_path), _describe(e)) for e in validator.iter_errors(cfg)
+              if tuple(e.absolute_path) not in bad]  # one message per key: "not finite"
+    errors = sorted([*errors, *bad.items()], key=lambda e: _path_order(e[0]))
     if errors:
-        raise ConfigError("invalid config:\n  " + "\n  ".join(_describe(e) for e in errors))
+        raise ConfigError("invalid config:\n  " + "\n  ".join(msg for _, msg in errors))
     _semantic_checks(cfg)
     return cfg
 
@@ -137,20 +212,63 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
 def _semantic_checks(cfg: dict) -> None:
     from greenbench.spaces import space_names
 
-    if not space_names(cfg["spaces"]):
+    spaces = space_names(cfg["spaces"])
+    if not spaces:
         raise ConfigError("config key spaces: selects no function space; allowed: "
                           "poly/cos/sin lists of p in 1..8 and fem: true")
+    problems = _quantity_problems(cfg, spaces)
     models = cfg.get("models", {}) or {}
-    if not models:  # nothing to check, and no reason to import the model zoo (torch, ~2 s)
-        return
-    try:
-        from greenbench.models import validate_model_entries
-    except ImportError:  # the model zoo is optional for data-only use
-        return
-    try:
-        validate_model_entries(models)
-    except ValueError as exc:
-        raise ConfigError(f"config key models: {exc}") from exc
+    if models:  # else nothing to check, and no reason to import the model zoo (torch, ~2 s)
+        try:
+            from greenbench.models import validate_model_entries
+        except ImportError:  # the model zoo is optional for data-only use
+            validate_model_entries = None
+        if validate_model_entries is not None:
+            try:
+                validate_model_entries(models)
+            except ValueError as exc:
+                problems.append(f"config key models: {exc}")
+            else:
+                problems.extend(_fd_order_problems(cfg))
+    if problems:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+
+
+def _quantity_problems(cfg: dict, spaces: list[str]) -> list[str]:
+    """The data-quantity study's space and resolution must be among the study's."""
+    a, problems = cfg["analysis"], []
+    space = a["quantity_space"]
+    if space and space not in spaces:
+        problems.append(f"config key analysis.quantity_space: {space!r} is not one of the "
+                        f"study's spaces; allowed: '' (sin4 when the study has it, else its "
+                        f"first space) or one of {spaces}")
+    resolutions = sorted(cfg["resolutions"])
+    N = a["quantity_resolution"]
+    if N and N not in resolutions:
+        problems.append(f"config key analysis.quantity_resolution: {N} is not one of the "
+                        f"study's resolutions; allowed: 0 (the smallest) or one of {resolutions}")
+    return problems
+
+
+def _fd_order_problems(cfg: dict) -> list[str]:
+    """``analysis.fd_orders`` must be trained by the fd model the analysis reads: the first
+    enabled model of class ``fd`` (its ``params.orders``). No fd model: fd_orders is unused."""
+    import inspect
+
+    from greenbench.models.registry import BUILTIN_MODELS
+
+    name, entry = next(((m, e) for m, e in cfg["models"].items()
+                        if e.get("enabled", True) and e["class"] == "fd"), (None, None))
+    if name is None:
+        return []
+    default = inspect.signature(BUILTIN_MODELS["fd"]).parameters["orders"].default
+    trained = [int(q) for q in (entry.get("params") or {}).get("orders", default)]
+    absent = [int(q) for q in cfg["analysis"]["fd_orders"] if int(q) not in trained]
+    if not absent:
+        return []
+    return [f"config key analysis.fd_orders: orders {absent} are not trained by the fd model "
+            f"{name!r} (models.{name}.params.orders = {trained}); allowed: orders among "
+            f"{trained}, or add {absent} to models.{name}.params.orders"]
 
 
 def load_config(path: str | Path) -> dict:

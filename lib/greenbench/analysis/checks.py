@@ -71,7 +71,13 @@ def check_results(ds: xr.Dataset, path: str | os.PathLike, *, model: str | None 
         have_q = [int(q) for q in ds["q"].values] if "q" in ds.coords else []
         absent = [q for q in q_orders if q not in have_q]
         if absent:
-            problems.append(f"FD orders {absent} of analysis.fd_orders not trained "
-                            f"(file has q = {have_q})")
+            why = (f"FD orders {absent} of analysis.fd_orders are not trained: the fd model's "
+                   f"params.orders do not include them (file has q = {have_q}); add them to "
+                   f"the fd model's params.orders or drop them from analysis.fd_orders")
+            if not problems:  # a config choice, not results of another config: no "rerun"
+                exc = ResultsMismatch(path, [why])
+                exc.args = (f"{path}: {why}",)
+                raise exc
+            problems.append(why)
     if problems:
         raise ResultsMismatch(path, problems)

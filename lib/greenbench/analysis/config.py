@@ -71,14 +71,15 @@ class AnalysisConfig:
     config_hash: str = ""
 
     def __post_init__(self):
-        for s in (*self.spaces, self.quantity_space):
+        for s in self.spaces:
             parse_space(s)
         if self.quantity_space not in self.spaces:
-            raise ValueError(f"analysis.data_quantity.train_space {self.quantity_space!r} is not "
-                             f"one of the study's spaces {list(self.spaces)}")
+            raise ValueError(f"analysis.quantity_space {self.quantity_space!r} is not one of "
+                             f"the study's spaces; allowed: one of {list(self.spaces)}")
         if self.quantity_resolution and self.quantity_resolution not in self.resolutions:
-            raise ValueError(f"analysis.data_quantity.resolution {self.quantity_resolution} is "
-                             f"not one of the study's resolutions {list(self.resolutions)}")
+            raise ValueError(f"analysis.quantity_resolution {self.quantity_resolution} is not "
+                             f"one of the study's resolutions; allowed: 0 (the smallest) or one "
+                             f"of {list(self.resolutions)}")
         if not 0 < self.confidence < 1:
             raise ValueError(f"analysis.confidence must be in (0, 1), got {self.confidence}")
 

@@ -102,3 +102,45 @@ def test_thm31_rates_from_real_data():
     # learned values absent: nan, never invented
     assert np.all(np.isnan(ds.fd_rel_error)) and np.all(np.isnan(ds.fd_rate))
     assert theory.fd_leading_bias("poly1", np.ones((1, 2)), 16, 2) == 0.0
+
+
+def test_measured_floor_is_ten_times_the_exact_cells_error():
+    err = np.array([[[1e-15, 4e-15], [1e-3, 2e-4], [np.nan, np.nan]],   # q: space 0 is exact
+                    [[5e-4, 6e-5], [1e-3, 2e-4], [1e-2, 1e-3]]])        # q: no exact cell
+    exact = np.array([[True, False, True], [False, False, False]])
+    floor = rates.measured_floor(err, exact)
+    np.testing.assert_allclose(floor[0], [1e-14, 4e-14])
+    assert np.isnan(floor[1]).all()
+    # a point above the measured floor (but below the conservative one) is fitted
+    out = rates.fit_rates(np.array([[1e-9, 3e-11, 8e-13]]), np.array([16, 32, 64]), 1e-12,
+                          floor=np.array([[1e-15, 1e-14, 3e-13]]))
+    assert out["n_points"][0] == 3
+    out = rates.fit_rates(np.array([[1e-9, 3e-11, 8e-13]]), np.array([16, 32, 64]), 1e-12)
+    assert out["n_points"][0] == 2  # the conservative floor max(1e-12, 10 eps N^2) drops it
+
+
+@pytest.mark.slow
+def test_default_study_fd_rates_are_within_0p7_of_q():
+    """Issue 7: with every N sampling the same functions, the Thm 3.1 rates fitted on the default
+    study's data (250 samples, N = 16, 32, 64) lie within 0.7 of q for every smooth space with
+    p >= q (before: poly6 gave 2.59 for q = 6)."""
+    from greenbench.data import DataSpec, generate
+
+    res, qs = [16, 32, 64], [2, 4, 6]
+    spaces = [f"{fam}{p}" for fam in ("poly", "cos", "sin") for p in range(1, 9)]
+    pred, lead = [], []
+    for N in res:
+        data = {}
+        for s in spaces:
+            ds = generate(DataSpec("poisson1d", s, N, 250))
+            i = ds.train_index
+            data[s] = (ds.coefficients[i], ds.f[i], ds.u[i])
+        p, lt = convergence.fd_theory(data, N, qs)
+        pred.append(p)
+        lead.append(lt)
+    cv = convergence.convergence_dataset(spaces, res, [0], qs, np.stack(pred, -1),
+                                         np.stack(lead, -1), None, None)
+    off = {(s, q): float(cv.fd_predicted_rate.sel(q=q, train_space=s))
+           for q in qs for s in spaces if int(s[-1]) >= q
+           and not abs(float(cv.fd_predicted_rate.sel(q=q, train_space=s)) - q) <= 0.7}
+    assert off == {}

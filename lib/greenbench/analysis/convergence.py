@@ -18,7 +18,7 @@ import numpy as np
 import xarray as xr
 
 from greenbench import theory
-from greenbench.analysis.rates import fit_rates
+from greenbench.analysis.rates import fit_rates, measured_floor, roundoff_floor
 
 
 def fd_theory(train_data: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]], N: int,
@@ -79,9 +79,14 @@ def convergence_dataset(
     w = np.full((nq, ns, nr, nd), np.nan) if fd_w is None else np.asarray(fd_w, float)
     rel = np.abs(w - k) / abs(k)
     theory_exact = np.all(leading == 0.0, axis=-1)
-    learned = fit_rates(_geomean_seeds(rel), np.asarray(resolutions), exact_tol,
-                        theory_exact, level)
-    pred_fit = fit_rates(predicted, np.asarray(resolutions), exact_tol, theory_exact, level)
+    # Round-off measured on the exact cells of this very data where the study has them (poly
+    # p < q); elsewhere the conservative roundoff_floor(N, exact_tol).
+    floor = measured_floor(predicted, theory_exact)
+    res = np.asarray(resolutions)
+    used_floor = np.where(np.isfinite(floor), floor, roundoff_floor(res, exact_tol))
+    learned = fit_rates(_geomean_seeds(rel), res, exact_tol, theory_exact, level,
+                        floor=floor[:, None, :])
+    pred_fit = fit_rates(predicted, res, exact_tol, theory_exact, level, floor=floor[:, None, :])
     pinn = np.full((ns, nr, nd), np.nan) if pinn_rel is None else np.asarray(pinn_rel, float)
     d2, d3 = ("q", "train_space"), ("q", "train_space", "resolution")
     d4 = d3 + ("seed",)
@@ -97,6 +102,7 @@ def convergence_dataset(
         "fd_predicted_exact": (d2, pred_fit["exact"]),
         "pinn_rel_error": (("train_space", "resolution", "seed"), pinn),
         "dx": (("resolution",), 1.0 / np.asarray(resolutions, dtype=np.float64)),
+        "fd_roundoff_floor": (("q", "resolution"), used_floor),
     }
     return xr.Dataset(
         data, coords=dict(q=[int(q) for q in q_orders], train_space=list(spaces),

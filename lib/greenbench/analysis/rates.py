@@ -67,11 +67,30 @@ def roundoff_floor(N: np.ndarray, exact_tol: float, factor: float = 10.0) -> np.
     return np.maximum(exact_tol, factor * EPS * N**2)
 
 
+def measured_floor(err: np.ndarray, theory_exact: np.ndarray, factor: float = 10.0
+                   ) -> np.ndarray:
+    """Round-off floor measured on the data: ``factor`` times the largest error of the cells
+    that are exact in theory (poly ``p < q``), per order and resolution.
+
+    ``err (n_q, n_spaces, n_res)``, ``theory_exact (n_q, n_spaces)``; returns ``(n_q, n_res)``,
+    ``nan`` where no exact cell measures it. An exact cell's error *is* the round-off of the
+    same computation on data of the same scale, so this floor is the attainable accuracy of
+    the fit, not a bound: for q = 6 it is about 0.03 eps N^2, some 300 times below
+    :func:`roundoff_floor`."""
+    err = np.asarray(err, dtype=np.float64)
+    mask = np.asarray(theory_exact, dtype=bool)[..., None] & np.isfinite(err)
+    vals = np.where(mask, err, -np.inf).max(axis=1)
+    out = factor * np.maximum(vals, EPS)
+    return np.where(mask.any(axis=1), out, np.nan)
+
+
 def fit_rates(err: np.ndarray, resolutions: np.ndarray, exact_tol: float,
-              theory_exact: np.ndarray | None = None, level: float = 0.95) -> dict[str, np.ndarray]:
+              theory_exact: np.ndarray | None = None, level: float = 0.95,
+              floor: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Fit a rate for every cell of ``err (..., n_res)`` against ``dx = 1 / N``.
 
-    Points at or below :func:`roundoff_floor` are excluded. A cell is ``exact`` when theory says
+    Points at or below the floor are excluded: ``floor`` (broadcastable to ``err``) where
+    given and finite, else :func:`roundoff_floor`. A cell is ``exact`` when theory says
     so (``theory_exact (...)``, e.g. poly ``p < q``) or when all its finite points are below the
     floor; exact cells are not fitted (``nan`` rate).
 
@@ -82,7 +101,9 @@ def fit_rates(err: np.ndarray, resolutions: np.ndarray, exact_tol: float,
     """
     err = np.asarray(err, dtype=np.float64)
     N = np.asarray(resolutions, dtype=np.float64)
-    floor = roundoff_floor(N, exact_tol)
+    default = np.broadcast_to(roundoff_floor(N, exact_tol), err.shape)
+    floor = default if floor is None else np.where(
+        np.isfinite(np.broadcast_to(floor, err.shape)), floor, default)
     lead = err.shape[:-1]
     out = {k: np.full(lead, np.nan) for k in ("rate", "ci_low", "ci_high")}
     out["dof"] = np.zeros(lead, dtype=np.int64)

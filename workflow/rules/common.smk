@@ -126,6 +126,11 @@ def cluster_file(path):
 CLUSTER_FILE = cluster_file(config["cluster"])
 CLUSTER = load_cluster_settings(CLUSTER_FILE)
 os.environ.update(GREENBENCH_CLUSTER=CLUSTER_FILE)  # inherited by the training script
+# No orphans: training jobs watch this pid and stop (cancelling their tasks) when this Snakemake
+# is gone, even killed by SIGKILL (greenbench.hpc.watchdog). Set by the main Snakemake only: a
+# Snakemake spawned for a job (subprocess/remote mode) keeps the value of the one that spawned it.
+if not (workflow.subprocess_exec or workflow.remote_exec):
+    os.environ["GREENBENCH_SNAKEMAKE_PID"] = str(os.getpid())
 
 
 def trained_models():

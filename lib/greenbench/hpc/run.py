@@ -42,6 +42,7 @@ from typing import Any, Generic, TypeVar
 import submitit
 from submitit.core.utils import FailedJobError, UncompletedJobError
 
+from greenbench.hpc import watchdog
 from greenbench.hpc.settings import ClusterSettings
 
 T = TypeVar("T")
@@ -70,17 +71,58 @@ class TaskRunner(submitit.helpers.Checkpointable, Generic[T, R]):
     On timeout or preemption submitit calls :meth:`checkpoint`, which resubmits this same
     runner: the task's progress lives in its checkpoint file (written by ``fn``), not in the
     pickled runner, so the requeued run resumes from the last checkpoint ``fn`` wrote.
+
+    Never two runs of one task at once: with a checkpoint path, the run holds an exclusive lock
+    on ``{checkpoint_dir}/{name}.lock`` (:func:`~greenbench.hpc.watchdog.task_lock`); a second
+    runner of the task waits for the first to end, then returns ``load_done(task)`` when
+    ``done(task)`` is true instead of training again (else it resumes from the checkpoint).
+
+    No orphans: with ``submitter`` (the local executor's training job), the task process ends
+    itself as soon as that process is gone, even when it was killed by ``SIGKILL``
+    (:class:`~greenbench.hpc.watchdog.Watchdog`), and the kernel kills it when its direct parent,
+    submitit's controller, dies (``PR_SET_PDEATHSIG``).
     """
 
-    def __init__(self, fn: Callable[[T, str | None], R], task: T, checkpoint_path: str | None):
+    def __init__(self, fn: Callable[[T, str | None], R], task: T, checkpoint_path: str | None,
+                 *, name: str = "task", done: Callable[[T], bool] | None = None,
+                 load_done: Callable[[T], R] | None = None,
+                 submitter: watchdog.ProcessRef | None = None):
         self.fn, self.task, self.checkpoint_path = fn, task, checkpoint_path
+        self.name, self.done, self.load_done, self.submitter = name, done, load_done, submitter
 
     def __call__(self) -> R:
-        return self.fn(self.task, self.checkpoint_path)
+        if self.submitter is not None:
+            _die_with_submitter(self.submitter, self.name)
+        if self.checkpoint_path is None:
+            return self.fn(self.task, self.checkpoint_path)
+        lock = str(Path(self.checkpoint_path).with_suffix(".lock"))
+        with watchdog.task_lock(lock, f"task {self.name}") as waited:
+            if self.done is not None and self.done(self.task):
+                LOG.warning("task %s was finished by another run%s; not training it again",
+                            self.name, " while this one waited" if waited else "")
+                return self.load_done(self.task) if self.load_done else None  # type: ignore
+            if waited:
+                LOG.warning("task %s: the other run did not finish it; running it now "
+                            "(resuming from %s if it exists)", self.name, self.checkpoint_path)
+            return self.fn(self.task, self.checkpoint_path)
 
     def checkpoint(self, *args: Any, **kwargs: Any) -> submitit.helpers.DelayedSubmission:
         LOG.warning("task interrupted; requeueing to resume from %s", self.checkpoint_path)
         return submitit.helpers.DelayedSubmission(self, *args, **kwargs)
+
+
+def _die_with_submitter(submitter: watchdog.ProcessRef, task_name: str) -> None:
+    """In a local task process: end it when the training job that submitted it is gone."""
+    watchdog.set_parent_death_signal(signal.SIGKILL)  # parent: submitit's controller
+
+    def gone() -> None:
+        watchdog.exit_now(f"greenbench: the training job (pid {submitter.pid}) that submitted "
+                          f"task {task_name} is gone; stopping this task (a rerun resumes it "
+                          "from its checkpoint)")
+
+    if not submitter.alive():
+        gone()
+    watchdog.Watchdog(submitter, gone).start()
 
 
 @dataclass(frozen=True)
@@ -187,21 +229,26 @@ def run_tasks(fn: Callable[[T, str | None], R], tasks: Sequence[T], settings: Cl
     if ckpt_dir is not None:
         ckpt_dir.mkdir(parents=True, exist_ok=True)
 
+    # local task processes end with this one (not SLURM's: a job there is cancelled by scancel)
+    submitter = watchdog.ProcessRef.of(os.getpid()) if executor == "local" else None
+
     def runner(t: T) -> TaskRunner[T, R]:
         path = None if ckpt_dir is None else str(ckpt_dir / f"{safe_name(name(t))}.ckpt")
-        return TaskRunner(fn, t, path)
+        return TaskRunner(fn, t, path, name=name(t), done=done, load_done=load_done,
+                          submitter=submitter)
 
     failures: list[TaskFailure] = []
     job_ids: list[str] = []
     if todo:
         LOG.info("running %d task(s) with the %s executor; submitit folder %s",
                  len(todo), executor, folder)
-    if executor == "debug":
-        for t in todo:
-            _run_in_process(runner(t), name(t), folder, results, failures)
-    elif todo:
-        _run_submitit(runner, todo, name, settings, executor, folder, job_name,
-                      results, failures, job_ids)
+    with _stop_when_snakemake_dies():
+        if executor == "debug":
+            for t in todo:
+                _run_in_process(runner(t), name(t), folder, results, failures)
+        elif todo:
+            _run_submitit(runner, todo, name, settings, executor, folder, job_name,
+                          results, failures, job_ids)
     for f in failures:
         LOG.error("task failed: %s", f)
     if ckpt_dir is not None:
@@ -285,6 +332,25 @@ def _run_submitit(runner: Callable[[T], TaskRunner], todo: list[T], name: Callab
     with _terminate_as_exit():
         _submit_and_wait(runner, todo, name, settings, executor, folder, job_name, results,
                          failures, job_ids)
+
+
+@contextlib.contextmanager
+def _stop_when_snakemake_dies() -> Iterator[None]:
+    """Under Snakemake (``$GREENBENCH_SNAKEMAKE_PID``): when that Snakemake is gone, even killed
+    by ``SIGKILL``, SIGTERM this process, so that it cancels its tasks and exits as on any
+    SIGTERM (:func:`_terminate_as_exit`); SIGKILL after 60 s if it is still running."""
+    snakemake = watchdog.snakemake_process()
+    if snakemake is None:
+        yield
+        return
+
+    def gone() -> None:
+        LOG.error("Snakemake (pid %d) is gone: stopping this training job and cancelling its "
+                  "tasks", snakemake.pid)
+        watchdog.terminate_self(grace_s=60.0)
+
+    with watchdog.Watchdog(snakemake, gone):
+        yield
 
 
 @contextlib.contextmanager

@@ -18,6 +18,12 @@ succeeded. A task that raises is reported by name with the path of its log, whil
 the other tasks are kept (:class:`RunReport`). A submission error (``sbatch`` refusing the array)
 raises :class:`SubmissionError` carrying ``sbatch``'s own message, before any task ran.
 
+No orphans (:mod:`greenbench.hpc.watchdog`): under Snakemake the calling process stops, cancelling
+its tasks, when the Snakemake that started it is gone (even after ``kill -9``); local task
+processes end when the process that submitted them is gone; and a per-task lock file beside the
+checkpoint keeps two runs of one task from training at once (the second waits, then does not
+retrain a task the first finished).
+
 Every call uses a fresh submitit folder ``{log_dir}/{timestamp}-{pid}``: job ids restart at 1 on
 a fresh cluster, and a reused folder would hand back stale results.
 """

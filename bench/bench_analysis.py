@@ -90,7 +90,8 @@ def bench_default(tmp: Path) -> dict[str, list]:
     for N in cfg.resolutions:
         for s in cfg.spaces:
             io.write_dataset(data[N][s], generate(DataSpec(pde=cfg.pde, space=s, N=N,
-                                                           n_samples=study["n_samples"])))
+                                                           n_samples=study["n_samples"]),
+                                                  cfg.data_hash))
     metrics = {}
     t_train = [0.0, 0.0]
     for m, entry in study["models"].items():
@@ -99,7 +100,8 @@ def bench_default(tmp: Path) -> dict[str, list]:
             task = train.TrainTask(model=m, entry=entry, pde=cfg.pde, N=N,
                                    members=tuple((s, 0) for s in cfg.spaces),
                                    datasets={s: str(p) for s, p in data[N].items()},
-                                   out_dir=str(out), device="cpu")
+                                   out_dir=str(out), device="cpu",
+                                   checksums=train.dataset_checksums(data[N]))
             result, t = timed(train.run_task, task)
             t_train = add(t_train, t)
             metrics[m, N] = out / "metrics.nc"
@@ -109,7 +111,8 @@ def bench_default(tmp: Path) -> dict[str, list]:
     t_eval = [0.0, 0.0]
     for m in OPERATORS:
         for N in cfg.resolutions:
-            part, t = timed(stage.evaluate_model, m, N, metrics[m, N], data[N], cfg)
+            part, t = timed(stage.evaluate_model, m, N, metrics[m, N], data[N], cfg,
+                            study["models"][m])
             t_eval = add(t_eval, t)
             path = tmp / f"evaluate/{m}/N{N}.nc"
             io.write_netcdf(part, path)

@@ -10,7 +10,7 @@ import time
 
 from greenbench.analysis.config import AnalysisConfig, config_from_file
 from greenbench.analysis.stage_theory import bounds_dataset
-from greenbench.io import read_netcdf, write_netcdf
+from greenbench.io import write_netcdf
 from greenbench.logs import log_to
 
 
@@ -18,7 +18,7 @@ def main(cfg: AnalysisConfig, crossval: str, datasets: dict, linear_model: str |
          linear_parts: list[str], out: str) -> None:
     t0 = time.perf_counter()
     parts = dict(zip(cfg.resolutions, linear_parts, strict=True)) if linear_model else {}
-    ds = bounds_dataset(datasets, read_netcdf(crossval), linear_model, parts, cfg)
+    ds = bounds_dataset(datasets, crossval, linear_model, parts, cfg)
     write_netcdf(ds, out)
     z = abs(ds.measured_z).max().item()
     logging.info("wrote %s: linear model %r, max |z| = %.2f, bound holds in all cells: %s, "

@@ -10,14 +10,15 @@ import time
 
 from greenbench.analysis.config import AnalysisConfig, config_from_file
 from greenbench.analysis.stage_theory import convergence_dataset
-from greenbench.io import read_netcdf, write_netcdf
+from greenbench.config import load_config
+from greenbench.io import write_netcdf
 from greenbench.logs import log_to
 
 
 def main(cfg: AnalysisConfig, datasets: dict, fd: tuple | None, pinn: tuple | None,
-         quantity: str, out: str) -> None:
+         quantity: str, out: str, entries: dict) -> None:
     t0 = time.perf_counter()
-    ds = convergence_dataset(datasets, fd, pinn, read_netcdf(quantity), cfg)
+    ds = convergence_dataset(datasets, fd, pinn, quantity, cfg, entries)
     write_netcdf(ds, out)
     logging.info("wrote %s in %.1fs; fitted FD rates (learned):\n%s", out,
                  time.perf_counter() - t0, ds.fd_rate.to_pandas().to_string())
@@ -32,7 +33,8 @@ if "snakemake" in globals():
     log_to(sm.log[0])
     cfg = AnalysisConfig.from_params(sm.params.analysis)
     main(cfg, sm.params.datasets, _model(sm.params.fd_model, list(sm.input.fd), cfg),
-         _model(sm.params.pinn_model, list(sm.input.pinn), cfg), sm.input.quantity, sm.output[0])
+         _model(sm.params.pinn_model, list(sm.input.pinn), cfg), sm.input.quantity, sm.output[0],
+         dict(sm.params.entries))
 elif __name__ == "__main__":
     log_to()
     cfg = config_from_file(sys.argv[1])
@@ -40,5 +42,7 @@ elif __name__ == "__main__":
     names = sys.argv[4:6] + [None] * (2 - len(sys.argv[4:6]))
     paths = {m: [f"results/{cfg.pde}/train/{m}/N{N}/metrics.nc" for N in cfg.resolutions]
              for m in names if m}
+    models = load_config(sys.argv[1])["models"]
     main(cfg, data, _model(names[0], paths.get(names[0]), cfg),
-         _model(names[1], paths.get(names[1]), cfg), sys.argv[2], sys.argv[3])
+         _model(names[1], paths.get(names[1]), cfg), sys.argv[2], sys.argv[3],
+         {m: models[m] for m in names if m})

@@ -1,6 +1,9 @@
 """Snakemake adapter: evaluate one trained operator model at one N on every test split
 (cross-validation errors and impulse-response matrices) -> results/{pde}/evaluate/{model}/N{res}.nc.
 
+The model's config entry comes through params (only this model's, so that another model's
+change does not rerun it): the modules are built from it and every training file must match it.
+
 Outside Snakemake: python scripts/analyze_evaluate.py CONFIG MODEL N OUT.nc
 """
 
@@ -10,13 +13,15 @@ import time
 
 from greenbench.analysis.config import AnalysisConfig, config_from_file
 from greenbench.analysis.stage import evaluate_model
+from greenbench.config import load_config
 from greenbench.io import write_netcdf
 from greenbench.logs import log_to
 
 
-def main(cfg: AnalysisConfig, model: str, N: int, metrics: str, datasets: dict, out: str):
+def main(cfg: AnalysisConfig, model: str, entry: dict, N: int, metrics: str, datasets: dict,
+         out: str):
     t0 = time.perf_counter()
-    ds = evaluate_model(model, N, metrics, datasets, cfg)
+    ds = evaluate_model(model, N, metrics, datasets, cfg, entry)
     write_netcdf(ds, out)
     logging.info("wrote %s: %s at N=%d, %d missing member(s), %d diverged, in %.1fs", out, model,
                  N, int(ds.missing.sum()), int(ds.diverged.sum()), time.perf_counter() - t0)
@@ -26,11 +31,12 @@ if "snakemake" in globals():
     sm = snakemake  # noqa: F821
     log_to(sm.log[0])
     res = int(sm.wildcards.res)
-    main(AnalysisConfig.from_params(sm.params.analysis), sm.wildcards.model, res,
-         sm.input.metrics, sm.params.datasets[res], sm.output[0])
+    main(AnalysisConfig.from_params(sm.params.analysis), sm.wildcards.model,
+         dict(sm.params.entry), res, sm.input.metrics, sm.params.datasets[res], sm.output[0])
 elif __name__ == "__main__":
     log_to()
     config, model, res, out = sys.argv[1:5]
     cfg, N = config_from_file(config), int(res)
-    main(cfg, model, N, f"results/{cfg.pde}/train/{model}/N{N}/metrics.nc",
+    main(cfg, model, load_config(config)["models"][model], N,
+         f"results/{cfg.pde}/train/{model}/N{N}/metrics.nc",
          {s: f"data/{cfg.pde}/{s}/N{N}.h5" for s in cfg.spaces}, out)

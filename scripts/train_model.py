@@ -22,11 +22,26 @@ from greenbench import hpc, io, train
 DEFAULT_CLUSTER = "config/cluster/local.yaml"
 
 
+def _checksum(path: str) -> str:
+    """The dataset's checksum, or ``""`` when it cannot be read: only the tasks that use it
+    fail then (run_task names the file), the others train."""
+    try:
+        return io.dataset_checksum(path)
+    except io.DatasetError as exc:
+        logging.warning("%s; the tasks that train on it will fail", exc)
+        return ""
+
+
 def make_tasks(p: dict, chunk_size: int) -> list[train.TrainTask]:
+    """The tasks of the job, each planned with its members' dataset checksums (read now from
+    the files): a member whose data changed gets another fingerprint and is retrained."""
     members = [(space, int(seed)) for space in p["spaces"] for seed in p["seeds"]]
+    checksums = {s: _checksum(p["datasets"][s]) for s in p["spaces"]}
     return [train.TrainTask(model=p["model"], entry=p["entry"], pde=p["pde"], N=int(p["N"]),
                             members=chunk, out_dir=p["out_dir"], master_seed=int(p["master_seed"]),
-                            datasets={s: p["datasets"][s] for s, _ in chunk})
+                            datasets={s: p["datasets"][s] for s, _ in chunk},
+                            checksums={s: checksums[s] for s, _ in chunk},
+                            data_hash=str(p.get("data_hash", "")))
             for chunk in hpc.chunks(members, chunk_size)]
 
 

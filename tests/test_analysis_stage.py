@@ -27,10 +27,11 @@ ENTRIES = {
 
 def _train(root: Path, model: str, entry: dict, N: int, spaces=SPACES, seeds=(0,)) -> Path:
     out = root / f"results/poisson1d/train/{model}/N{N}"
+    datasets = {s: str(root / f"data/poisson1d/{s}/N{N}.h5") for s in spaces}
     task = train.TrainTask(model=model, entry=entry, pde="poisson1d", N=N,
                            members=tuple((s, seed) for s in spaces for seed in seeds),
-                           datasets={s: str(root / f"data/poisson1d/{s}/N{N}.h5") for s in spaces},
-                           out_dir=str(out), device="cpu")
+                           datasets=datasets, out_dir=str(out), device="cpu",
+                           checksums=train.dataset_checksums(datasets))
     io.write_netcdf(train.metrics_dataset(model, entry, N, "poisson1d", [train.run_task(task)]),
                     out / "metrics.nc")
     return out / "metrics.nc"
@@ -51,7 +52,8 @@ def study(tmp_path_factory):
     for m in ("linear", "mlp"):
         for N in RES:
             parts[m, N] = root / f"results/poisson1d/evaluate/{m}/N{N}.nc"
-            io.write_netcdf(stage.evaluate_model(m, N, metrics[m, N], data[N], cfg), parts[m, N])
+            io.write_netcdf(stage.evaluate_model(m, N, metrics[m, N], data[N], cfg, ENTRIES[m]),
+                            parts[m, N])
     cv = stage.crossval_dataset(list(parts.values()), cfg)
     io.write_netcdf(cv, root / "crossval.nc")
     return dict(root=root, cfg=cfg, data=data, parts=parts, metrics=metrics,
@@ -105,7 +107,8 @@ def test_greens_from_files(study):
 def test_convergence_and_quantity_from_files(study):
     cfg, data, m = study["cfg"], study["data"], study["metrics"]
     mlp = {"class": "mlp", "params": {"width": 8}, "train": {"steps": 5}, "enabled": True}
-    q = stage_theory.quantity_dataset(data[8], replace(cfg, quantity_models={"mlp": mlp}))
+    cfg = replace(cfg, quantity_models={"mlp": mlp})
+    q = stage_theory.quantity_dataset(data[8], cfg)
     ins = q.quantity_mse.sel(quantity_model="linear", test_space="sin2").values
     assert ins[0] > 1e-6 and ins[-1] < 1e-28                 # 2 samples span sin2
     assert list(q.quantity_model.values) == ["linear", "mlp"]
@@ -134,7 +137,8 @@ def test_missing_member_is_marked_not_dropped(study, tmp_path):
     for s in ("poly2", "fem"):
         (dst / s).mkdir()
         (dst / s / "seed0.pt").write_bytes((src / s / "seed0.pt").read_bytes())
-    part = stage.evaluate_model("linear", 8, dst / "metrics.nc", study["data"][8], study["cfg"])
+    part = stage.evaluate_model("linear", 8, dst / "metrics.nc", study["data"][8], study["cfg"],
+                                ENTRIES["linear"])
     assert part.missing.sel(train_space="sin2").all()
     assert np.isnan(part.mse.sel(train_space="sin2")).all()
     assert np.isnan(part.response.sel(train_space="sin2")).all()
@@ -148,11 +152,11 @@ def test_results_from_another_config_are_refused(study, tmp_path):
     io.write_netcdf(xr.concat([ds, ds.isel(train_space=[0]).assign_coords(
         train_space=["cos1"])], dim="train_space"), other)
     with pytest.raises(ResultsMismatch, match=r"train_space differs: unexpected \['cos1'\]"):
-        stage.evaluate_model("linear", 8, other, data[8], cfg)
+        stage.evaluate_model("linear", 8, other, data[8], cfg, ENTRIES["linear"])
     with pytest.raises(ResultsMismatch, match="attribute N is 8, expected 16"):
-        stage.evaluate_model("linear", 16, m["linear", 8], data[16], cfg)
+        stage.evaluate_model("linear", 16, m["linear", 8], data[16], cfg, ENTRIES["linear"])
     with pytest.raises(ResultsMismatch, match="not an operator model"):
-        stage.evaluate_model("fd", 8, m["fd", 8], data[8], cfg)
+        stage.evaluate_model("fd", 8, m["fd", 8], data[8], cfg, ENTRIES["fd"])
     with pytest.raises(io.DatasetError, match="attribute N is 8, expected 16"):
         stage.read_datasets({"sin2": data[8]["sin2"]}, cfg, 16)
     two_seeds = AnalysisConfig(pde="poisson1d", spaces=SPACES, resolutions=RES, seeds=(0, 1),

@@ -16,6 +16,7 @@ from greenbench.data import DataSpec, generate
 from greenbench.models import FD, TrainConfig
 from greenbench.train import (
     TrainTask,
+    dataset_checksums,
     fit,
     load_task_result,
     load_trained,
@@ -50,8 +51,10 @@ def data16(tmp_path_factory):
 
 def task(model, entry, N, members, datasets, out, **kw) -> TrainTask:
     entry = {"params": {}, "train": {}, "enabled": True, **entry}
+    spaces = {s for s, _ in members}
+    checksums = dataset_checksums({s: p for s, p in datasets.items() if s in spaces})
     return TrainTask(model=model, entry=entry, pde=PDE, N=N, members=tuple(members),
-                     datasets=datasets, out_dir=str(out), **kw)
+                     datasets=datasets, out_dir=str(out), checksums=checksums, **kw)
 
 
 def arrays(path):
@@ -140,7 +143,7 @@ def test_exact_on_fem_recovers_the_operator_and_predicts_test_data(tmp_path):
     path = write(tmp_path, "fem", N, n_samples=30)
     t = task("linear", {"class": "linear"}, N, [("fem", 0)], {"fem": path}, tmp_path / "out")
     run_task(t)
-    module = load_trained(t.member_path("fem", 0))
+    module = load_trained(t.member_path("fem", 0), t.entry)
     np.testing.assert_allclose(module.effective_weight().detach().numpy(),
                                pde.fem_operator(N), rtol=0, atol=1e-13)
     ds = io.read_dataset(path)
@@ -239,7 +242,7 @@ def test_user_model_trains_and_predicts_end_to_end(data16, tmp_path, monkeypatch
     ds = metrics_dataset("convnet", t.entry, 16, PDE, [result])
     loss = ds.loss.values.reshape(2, -1)
     assert np.all(loss[:, -1] < 0.2 * loss[:, 0])
-    module = load_trained(t.member_path("sin2", 0))
+    module = load_trained(t.member_path("sin2", 0), t.entry)
     f, u, x = arrays(data16["sin2"])
     pred = predict(module, f, x)
     assert pred.dtype == np.float64 and pred.shape == u.shape

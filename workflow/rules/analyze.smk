@@ -2,13 +2,27 @@
 # (one evaluation file per model and N), then aggregated into the benchmark (crossval.nc), the
 # Green's functions (greens.nc, greens/N{res}.nc), Thm 3.2 (bounds.nc) and Thm 3.1 with the
 # data-quantity study (convergence.nc). Layouts: docs/results_format.md.
-from greenbench.analysis.config import AnalysisConfig
+from greenbench.analysis.config import AnalysisConfig, step_params
 
 ANALYSIS = analysis_params(config, CONFIG_HASH)
 AnalysisConfig.from_params(ANALYSIS)  # a bad analysis option fails before any job runs
 # The expensive per-model jobs are stamped with the hash of what determines them (the analysis
-# params), not of the whole config, so an unrelated config change does not rerun them.
-ANALYSIS_STEP = dict(ANALYSIS, config_hash=config_hash(dict(ANALYSIS, config_hash="")))
+# params), not of the whole config, so an unrelated config change does not rerun them; the
+# aggregating rules recompute it (AnalysisConfig.step_hash) to check their inputs.
+ANALYSIS_STEP = step_params(ANALYSIS)
+
+
+def model_entry(wildcards):
+    """The config entry of one model: the evaluation builds the modules from it and checks the
+    training files against it (only this model's, so another model's change reruns nothing).
+    """
+    return config["models"][wildcards.model]
+
+
+def parameter_entries():
+    """Config entries of the fd and pinn models the convergence analysis reads."""
+    names = [first_model_of_class(c) for c in ("fd", "pinn")]
+    return {m: config["models"][m] for m in names if m is not None}
 
 
 rule evaluate_model:
@@ -31,6 +45,7 @@ rule evaluate_model:
     params:
         analysis=ANALYSIS_STEP,
         datasets=dataset_map(),
+        entry=model_entry,
     script:
         "../../scripts/analyze_evaluate.py"
 
@@ -144,5 +159,6 @@ rule convergence:
         datasets=dataset_map(),
         fd_model=first_model_of_class("fd"),
         pinn_model=first_model_of_class("pinn"),
+        entries=parameter_entries(),
     script:
         "../../scripts/analyze_convergence.py"

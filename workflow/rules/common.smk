@@ -1,5 +1,6 @@
 # Helpers shared by all stages: the targets of the study and the params handed to scripts.
-from greenbench.provenance import config_hash, data_hash
+from greenbench.analysis.config import study_hash
+from greenbench.provenance import data_hash
 from greenbench.spaces import space_names
 
 PDE = config["pde"]
@@ -7,7 +8,7 @@ SPACES = space_names(config["spaces"])
 RESOLUTIONS = sorted(config["resolutions"])
 # The study's hash (provenance of the analysis and report); `cluster` says where jobs run, not
 # what the study is, so switching cluster files changes nothing downstream.
-CONFIG_HASH = config_hash({k: v for k, v in config.items() if k != "cluster"})
+CONFIG_HASH = study_hash(config)
 # The datasets depend on the data keys only (greenbench.provenance.DATA_KEYS): another model or
 # analysis option must not regenerate (and so retrain) anything.
 DATA_HASH = data_hash(config)
@@ -166,6 +167,7 @@ def train_params(wildcards):
         spaces=SPACES,
         seeds=config["train_seeds"],
         master_seed=config["seed"],
+        data_hash=DATA_HASH,
         datasets={s: dataset_path(s, N, wildcards.pde) for s in SPACES},
         out_dir=f"results/{wildcards.pde}/train/{wildcards.model}/N{N}",
     )

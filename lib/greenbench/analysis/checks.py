@@ -9,8 +9,10 @@ a different set of spaces or seeds means the file was made for another config.
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import xarray as xr
 
@@ -23,6 +25,58 @@ class ResultsMismatch(ValueError):
         super().__init__(f"{path}: results from another config ({'; '.join(problems)}); "
                          f"rerun the training for this config or point the analysis at the "
                          f"matching results")
+
+
+def plain(obj: Any) -> Any:
+    """A JSON round trip: plain dicts, lists, str and numbers (tuples become lists)."""
+    return json.loads(json.dumps(obj, default=str))
+
+
+def _flat(obj: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"params.width": 8, ...}``; an empty mapping has no keys (``params: {}`` = none)."""
+    if isinstance(obj, Mapping):
+        out: dict[str, Any] = {}
+        for key, value in obj.items():
+            out.update(_flat(value, f"{prefix}{key}."))
+        return out
+    return {prefix.rstrip("."): obj}
+
+
+def entry_differences(recorded: Mapping[str, Any], entry: Mapping[str, Any]) -> list[str]:
+    """``params.width is 8 in the file, 16 in the config`` for every key (dotted) where two
+    model entries differ; empty when they agree."""
+    a, b = _flat(plain(dict(recorded))), _flat(plain(dict(entry)))
+    return [f"{key} is {a.get(key, '(absent)')!r} in the file, {b.get(key, '(absent)')!r} "
+            f"in the config" for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
+
+
+def check_provenance(ds: xr.Dataset, path: str | os.PathLike, *, data_hash: str | None = None,
+                     config_hash: str | None = None,
+                     entry: Mapping[str, Any] | None = None) -> None:
+    """Raise :class:`ResultsMismatch` naming ``path``, the attribute and both values unless the
+    file's provenance attributes equal the given ones: ``data_hash`` (the data it was made
+    from; a training ``metrics.nc`` or an evaluation file), ``config_hash`` (what determined
+    the file: the analysis params of an evaluation file, the study's hash of an aggregate)
+    and ``entry`` (a training ``metrics.nc``: the full model entry, JSON). ``None`` or ``""``:
+    not checked."""
+    problems = []
+    for key, want in (("data_hash", data_hash), ("config_hash", config_hash)):
+        if want:
+            have = ds.attrs.get(key)
+            if have is None:
+                problems.append(f"attribute {key} missing (expected {want!r})")
+            elif str(have) != str(want):
+                problems.append(f"attribute {key} is {str(have)!r}, expected {want!r}")
+    if entry is not None:
+        text = ds.attrs.get("entry")
+        if text is None:
+            problems.append(f"attribute entry missing (expected the model entry "
+                            f"{json.dumps(plain(dict(entry)), sort_keys=True)})")
+        else:
+            problems += [f"model entry {d}" for d in entry_differences(json.loads(str(text)),
+                                                                        entry)]
+    if problems:
+        raise ResultsMismatch(path, problems)
 
 
 def _coord_problem(ds: xr.Dataset, dim: str, expected: Sequence[object]) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,8 +20,13 @@ class AnalysisConfig:
 
     Attributes
     ----------
-    pde, k, master_seed, distribution, scale, noise, fem_mass
-        The study design (datasets are checked against it).
+    pde, k, master_seed, distribution, scale, noise, fem_mass, n_samples, test_fraction
+        The study design (datasets are checked against it; ``n_samples``/``test_fraction``
+        ``None``: not checked).
+    data_hash
+        ``provenance.data_hash`` of the study (``""``: not checked): the ``config_hash`` of
+        every dataset and the ``data_hash`` of every training ``metrics.nc`` and evaluation
+        file must equal it.
     spaces, resolutions, seeds
         The axes every results file must have.
     rank_tol
@@ -54,6 +60,9 @@ class AnalysisConfig:
     scale: float = 1.0
     noise: float = 0.0
     fem_mass: str = "consistent"
+    n_samples: int | None = None
+    test_fraction: float | None = None
+    data_hash: str = ""
     rank_tol: float = 1e-10
     impulse_amplitude: float = 1.0
     scorecard_factor: float = 10.0
@@ -99,10 +108,55 @@ class AnalysisConfig:
         return cls(**values)
 
     def dataset_expect(self, space: str, N: int) -> dict[str, object]:
-        """Attributes a dataset of this study must carry (``io.check_dataset(expect=...)``)."""
-        return dict(pde=self.pde, N=int(N), space=space, k=float(self.k),
-                    distribution=self.distribution, scale=float(self.scale),
-                    noise=float(self.noise), fem_mass=self.fem_mass)
+        """Attributes a dataset of this study must carry (``io.check_dataset(expect=...)``):
+        the design, the master seed, and -- when known -- ``n_samples``, ``test_fraction`` and
+        the data hash (attribute ``config_hash``)."""
+        out: dict[str, object] = dict(
+            pde=self.pde, N=int(N), space=space, k=float(self.k),
+            distribution=self.distribution, scale=float(self.scale), noise=float(self.noise),
+            fem_mass=self.fem_mass, master_seed=int(self.master_seed))
+        if self.n_samples is not None:
+            out["n_samples"] = int(self.n_samples)
+        if self.test_fraction is not None:
+            out["test_fraction"] = float(self.test_fraction)
+        if self.data_hash:
+            out["config_hash"] = self.data_hash
+        return out
+
+    def params(self) -> dict[str, Any]:
+        """The plain ``params:`` mapping this config was built from (inverse of
+        :meth:`from_params`)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["quantity_models"] = dict(self.quantity_models)
+        return json.loads(json.dumps(out, default=str))
+
+    @property
+    def step_hash(self) -> str:
+        """The ``config_hash`` stamped on the per-model evaluation files and ``quantity.nc``:
+        the hash of the analysis params alone (:func:`step_params`), so that an unrelated
+        change of the study config does not rerun those jobs."""
+        return step_hash(self.params())
+
+
+def step_hash(params: Mapping[str, Any]) -> str:
+    """``config_hash`` of analysis params with their own ``config_hash`` blanked."""
+    from greenbench.provenance import config_hash
+
+    return config_hash(dict(params, config_hash=""))
+
+
+def step_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` stamped with :func:`step_hash` (the ``ANALYSIS_STEP`` of analyze.smk)."""
+    return dict(params, config_hash=step_hash(params))
+
+
+def study_hash(config: Mapping[str, Any]) -> str:
+    """The study's hash: ``config_hash`` of the validated config without ``cluster`` (which
+    says where jobs run, not what the study is). The ``config_hash`` of the aggregated analysis
+    files, checked by the report."""
+    from greenbench.provenance import config_hash
+
+    return config_hash({k: v for k, v in config.items() if k != "cluster"})
 
 
 def enabled_models(config: Mapping[str, Any]) -> dict[str, dict]:
@@ -131,6 +185,7 @@ def analysis_params(config: Mapping[str, Any], config_hash: str = "") -> dict[st
     above the training split are moved to ``dropped_sample_sizes`` (if none is left, the whole
     split is the one size)."""
     from greenbench.data import split_sizes
+    from greenbench.provenance import data_hash
 
     a = config["analysis"]
     spaces = space_names(config["spaces"])
@@ -143,7 +198,9 @@ def analysis_params(config: Mapping[str, Any], config_hash: str = "") -> dict[st
         master_seed=int(config["seed"]),
         distribution=config["coefficients"]["distribution"],
         scale=float(config["coefficients"]["scale"]), noise=float(config["noise"]),
-        fem_mass=config["fem_mass"], rank_tol=float(a["rank_tol"]),
+        fem_mass=config["fem_mass"], n_samples=int(config["n_samples"]),
+        test_fraction=float(config["test_fraction"]), data_hash=data_hash(config),
+        rank_tol=float(a["rank_tol"]),
         impulse_amplitude=float(a["impulse_amplitude"]),
         scorecard_factor=float(a["scorecard"]["small_factor"]),
         scorecard_floor=float(a["scorecard"]["small_floor"]),
@@ -161,7 +218,6 @@ def analysis_params(config: Mapping[str, Any], config_hash: str = "") -> dict[st
 def config_from_file(path: str) -> AnalysisConfig:
     """Read, validate and convert a study config file (for running a script by hand)."""
     from greenbench.config import load_config
-    from greenbench.provenance import config_hash
 
     cfg = load_config(path)
-    return AnalysisConfig.from_params(analysis_params(cfg, config_hash(cfg)))
+    return AnalysisConfig.from_params(analysis_params(cfg, study_hash(cfg)))

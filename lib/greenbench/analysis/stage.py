@@ -8,6 +8,13 @@ Reads datasets and training outputs (through :mod:`greenbench.io` and
 Per ``(model, N)`` an *evaluation* file (``results/{pde}/evaluate/{model}/N{res}.nc``) holds the
 cross-validation of every trained member and its impulse-response matrix, so each checkpoint is
 loaded once; ``crossval.nc``, ``greens.nc`` and ``bounds.nc`` aggregate them.
+
+Provenance chain (docs/results_format.md): a dataset must carry the study's data hash and
+design; a training ``metrics.nc`` the study's data hash, the config's model entry and, per
+train_space, the checksum of the current dataset; every ``.pt`` the same checksum and entry;
+an evaluation file the data hash and the analysis params' hash (``cfg.step_hash``). Every
+function checks all its inputs before it computes anything, and a mismatch names the file, the
+attribute and both values.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import xarray as xr
 
 from greenbench import io, pde
 from greenbench.analysis import greens as gr
-from greenbench.analysis.checks import ResultsMismatch, check_results
+from greenbench.analysis.checks import ResultsMismatch, check_provenance, check_results
 from greenbench.analysis.config import AnalysisConfig
 from greenbench.analysis.crossval import Predictor, TestBank, crossval_part
 from greenbench.analysis.scorecard import scorecard
@@ -54,18 +61,44 @@ def checkpoint_path(metrics_path: PathLike, space: str, seed: int) -> Path:
     return Path(metrics_path).parent / space / f"seed{seed}.pt"
 
 
-def _module_predictor(path: Path, x: np.ndarray, device: str = "cpu") -> Predictor:
+def check_metrics_data(metrics: xr.Dataset, path: PathLike,
+                       checksums: Mapping[str, str], dataset_paths: Mapping[str, PathLike]
+                       ) -> None:
+    """Refuse a training ``metrics.nc`` whose per-train_space ``data_checksum`` differs from
+    the current dataset's (a space with no trained member records ``""`` and passes)."""
+    if "data_checksum" not in metrics:
+        raise ResultsMismatch(path, ["no data_checksum variable (trained before greenbench "
+                                     "recorded the data of each member)"])
+    problems = []
+    for space, want in checksums.items():
+        have = str(metrics["data_checksum"].sel(train_space=space).item())
+        if have and have != want:
+            problems.append(f"data_checksum of train_space {space} is {have!r}, but "
+                            f"{dataset_paths[space]} has {want!r}")
+    if problems:
+        raise ResultsMismatch(path, problems)
+
+
+def _module_predictor(path: Path, x: np.ndarray, entry: Mapping, model: str, N: int,
+                      checksum: str, dataset: PathLike, device: str = "cpu") -> Predictor:
     from greenbench import train
 
-    module = train.load_trained(path).to(train.resolve_device(device))
+    module = train.load_trained(path, entry, model=model, N=N, data_checksum=checksum,
+                                full_entry=True, dataset=dataset)
+    module = module.to(train.resolve_device(device))
     return lambda f: train.predict(module, f, x)
 
 
 def evaluate_model(model: str, N: int, metrics_path: PathLike,
-                   dataset_paths: Mapping[str, PathLike], cfg: AnalysisConfig) -> xr.Dataset:
+                   dataset_paths: Mapping[str, PathLike], cfg: AnalysisConfig,
+                   entry: Mapping) -> xr.Dataset:
     """Cross-validation and impulse responses of every trained member of ``(model, N)``.
 
-    A member whose ``.pt`` file is absent is marked ``missing`` (its values ``nan``).
+    ``entry`` is the config's model entry: the modules are built from it, and the training
+    files must have been made from it on the current datasets (``metrics.nc``: ``data_hash``,
+    ``entry``, ``data_checksum``; every ``.pt``: class, params, entry, N, data checksum),
+    else :class:`ResultsMismatch` / ``train.CheckpointMismatch`` naming the file and both
+    values. A member whose ``.pt`` file is absent is marked ``missing`` (its values ``nan``).
 
     Returns
     -------
@@ -80,14 +113,18 @@ def evaluate_model(model: str, N: int, metrics_path: PathLike,
         raise ResultsMismatch(metrics_path, [f"model {model!r} is not an operator model "
                                              f"(kind {metrics.attrs.get('kind')!r}); fd and pinn "
                                              f"are analysed in convergence.nc"])
+    check_provenance(metrics, metrics_path, data_hash=cfg.data_hash, entry=entry)
     bank = load_test_bank(dataset_paths, cfg, N)
+    checksums = {s: io.dataset_checksum(dataset_paths[s]) for s in cfg.spaces}
+    check_metrics_data(metrics, metrics_path, checksums, dataset_paths)
     x = pde.grid(N)
     predictors: dict[tuple[str, int], Predictor | None] = {}
     for space in cfg.spaces:
         for seed in cfg.seeds:
             path = checkpoint_path(metrics_path, space, seed)
             if path.exists():
-                predictors[(space, seed)] = _module_predictor(path, x, cfg.device)
+                predictors[(space, seed)] = _module_predictor(
+                    path, x, entry, model, N, checksums[space], dataset_paths[space], cfg.device)
             else:
                 log.warning("%s: no trained member %s; marked missing", model, path)
                 predictors[(space, seed)] = None
@@ -107,13 +144,16 @@ def evaluate_model(model: str, N: int, metrics_path: PathLike,
                         R[None, :, None])
     part["u_mean_square"] = (("test_space", "resolution"), bank.mean_square()[:, None])
     part = part.assign_coords(x=x[1:-1], source=x)
-    part.attrs.update(provenance(cfg.config_hash), pde=cfg.pde,
+    part.attrs.update(provenance(cfg.step_hash), pde=cfg.pde, data_hash=cfg.data_hash,
                       impulse_amplitude=float(cfg.impulse_amplitude), n_test=int(bank.f.shape[0]))
     return part
 
 
-def _check_part(part: xr.Dataset, path: PathLike, cfg: AnalysisConfig) -> None:
+def check_part(part: xr.Dataset, path: PathLike, cfg: AnalysisConfig) -> None:
+    """Refuse an evaluation file of another study: pde, spaces, seeds, resolutions, the data
+    hash and the analysis params' hash (``config_hash`` = ``cfg.step_hash``)."""
     check_results(part, path, pde=cfg.pde, spaces=cfg.spaces, seeds=cfg.seeds)
+    check_provenance(part, path, data_hash=cfg.data_hash, config_hash=cfg.step_hash)
     bad = [int(r) for r in part["resolution"].values if int(r) not in cfg.resolutions]
     if bad:
         raise ResultsMismatch(path, [f"resolution {bad} not in the study's {cfg.resolutions}"])
@@ -125,7 +165,7 @@ def crossval_dataset(part_paths: Sequence[PathLike], cfg: AnalysisConfig) -> xr.
     Models are ordered as the parts come; a (model, N) without a part is all ``missing``."""
     parts = [(p, io.read_netcdf(p)) for p in part_paths]
     for p, part in parts:
-        _check_part(part, p, cfg)
+        check_part(part, p, cfg)
     models = list(dict.fromkeys(str(m) for _, part in parts for m in part["model"].values))
     res, sp, seeds = list(cfg.resolutions), list(cfg.spaces), list(cfg.seeds)
     nm, nt, nr, ns = len(models), len(sp), len(res), len(seeds)
@@ -158,6 +198,7 @@ def crossval_dataset(part_paths: Sequence[PathLike], cfg: AnalysisConfig) -> xr.
         coords=dict(model=models, train_space=sp, test_space=sp, resolution=res, seed=seeds))
     cv = cv.merge(scorecard(cv, cfg.scorecard_factor, cfg.scorecard_floor))
     cv.attrs.update(provenance(cfg.config_hash), pde=cfg.pde, k=float(cfg.k),
+                    data_hash=cfg.data_hash,
                     scorecard_factor=float(cfg.scorecard_factor),
                     scorecard_floor=float(cfg.scorecard_floor))
     return cv
@@ -168,7 +209,7 @@ def greens_datasets(part_paths: Sequence[PathLike], cfg: AnalysisConfig
     """``greens.nc`` and ``{N: greens/N{res}.nc}`` from the evaluation files."""
     parts = [(p, io.read_netcdf(p)) for p in part_paths]
     for p, part in parts:
-        _check_part(part, p, cfg)
+        check_part(part, p, cfg)
     models = list(dict.fromkeys(str(m) for _, part in parts for m in part["model"].values))
     res, sp, seeds = list(cfg.resolutions), list(cfg.spaces), list(cfg.seeds)
     h = cfg.stencil_halfwidth
@@ -204,6 +245,7 @@ def greens_datasets(part_paths: Sequence[PathLike], cfg: AnalysisConfig
             dict(G_hat=(("model", "train_space", "seed", "x", "s"), G_hat), G=(("x", "s"), G)),
             coords=dict(model=models, train_space=sp, seed=seeds, x=xi, s=xi),
             attrs={**provenance(cfg.config_hash), "pde": cfg.pde, "N": int(N),
+                   "data_hash": cfg.data_hash,
                    "k": float(cfg.k), "impulse_amplitude": float(cfg.impulse_amplitude)})
     fd3 = np.zeros(2 * h + 1)
     fd3[h - 1: h + 2] = [-1.0, 2.0, -1.0]
@@ -216,6 +258,7 @@ def greens_datasets(part_paths: Sequence[PathLike], cfg: AnalysisConfig
         coords=dict(model=models, train_space=sp, resolution=res, seed=seeds,
                     offset=np.arange(-h, h + 1)),
         attrs={**provenance(cfg.config_hash), "pde": cfg.pde, "k": float(cfg.k),
-               "fem_mass": cfg.fem_mass, "impulse_amplitude": float(cfg.impulse_amplitude),
+               "data_hash": cfg.data_hash, "fem_mass": cfg.fem_mass,
+               "impulse_amplitude": float(cfg.impulse_amplitude),
                "max_cond": 1.0 / cfg.rank_tol})
     return ds, fields

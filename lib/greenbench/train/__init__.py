@@ -2,12 +2,14 @@
 
 Public API::
 
-    TrainTask(model, entry, pde, N, members, datasets, out_dir, master_seed=0, device="auto")
+    TrainTask(model, entry, pde, N, members, datasets, out_dir, master_seed=0, device="auto",
+              checksums=dataset_checksums(datasets), data_hash="")
     run_task(task, checkpoint_path=None) -> dict      # train, write .pt files, return metrics
     task_done(task) -> bool
     load_task_result(task) -> dict                    # run_task's result from the .pt files
     metrics_dataset(model, entry, N, pde, results) -> xarray.Dataset
-    load_trained(path) -> torch.nn.Module
+    load_trained(path, entry, N=None, data_checksum=None) -> torch.nn.Module
+    check_trained(content, path, entry, ...)          # raises CheckpointMismatch
     predict(module, f, x) -> numpy.ndarray
 
 See docs/models.md for the models and the ``train:`` keys.
@@ -25,7 +27,11 @@ from greenbench.train.problems import (
     make_problem,
 )
 from greenbench.train.task import (
+    CheckpointMismatch,
     TrainTask,
+    check_trained,
+    dataset_checksums,
+    entry_differences,
     load_task_result,
     load_trained,
     predict,
@@ -35,6 +41,7 @@ from greenbench.train.task import (
 )
 
 __all__ = [
+    "CheckpointMismatch", "check_trained", "dataset_checksums", "entry_differences",
     "FDProblem", "FitResult", "OperatorProblem", "PINNProblem", "Problem", "TrainTask",
     "build_member", "fit", "load_task_result", "load_trained", "log_steps", "make_problem",
     "metrics_dataset", "min_norm_update", "predict", "resolve_device", "run_task", "task_done",

@@ -9,6 +9,11 @@ Layout (docs/architecture.md, docs/results_format.md):
 * ``pinn``: ``k_hat``, ``rel_error`` (= ``|k_hat - k| / |k|``) over ``(train_space, seed)``.
 
 Members missing from ``results`` are NaN (``diverged`` False, ``final_step`` -1).
+
+Provenance: ``data_checksum (train_space)``, the content checksum of the dataset each space's
+members were trained on (``""`` when none was trained), and the attributes ``data_hash`` (the
+datasets' data hash) and ``entry`` (the full model entry, JSON): what the analysis compares
+with the study before using the file.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ def metrics_dataset(model: str, entry: Mapping[str, Any], N: int, pde: str,
     diverged = np.zeros(shape, dtype=bool)
     final_step = np.full(shape, -1, dtype=np.int64)
     loss = np.full(shape + (steps.size,), np.nan)
+    checksums: dict[str, str] = {}
     seen: set[tuple[str, int]] = set()
     kind = results[0].get("kind", "operator")
     q = None
@@ -62,6 +68,11 @@ def metrics_dataset(model: str, entry: Mapping[str, Any], N: int, pde: str,
         if key in seen:
             raise ValueError(f"model {model!r}, N={N}: member {key} appears twice in the results")
         seen.add(key)
+        checksum = str(m.get("data_checksum", ""))
+        if checksums.setdefault(key[0], checksum) != checksum:
+            raise ValueError(f"model {model!r}, N={N}: members of train_space {key[0]!r} were "
+                             f"trained on different data (checksums {checksums[key[0]]} and "
+                             f"{checksum})")
         i, j = si[key[0]], ri[key[1]]
         train_mse[i, j], wall_time[i, j] = m["train_mse"], m["wall_time"]
         diverged[i, j], final_step[i, j] = bool(m["diverged"]), int(m["final_step"])
@@ -77,6 +88,10 @@ def metrics_dataset(model: str, entry: Mapping[str, Any], N: int, pde: str,
         "wall_time": (dims, wall_time, {"units": "s", "description":
                                         "wall time of the ensemble the member was trained in"}),
         "final_step": (dims, final_step, {"description": "optimizer steps completed"}),
+        "data_checksum": (("train_space",), np.array([checksums.get(s, "") for s in spaces],
+                                                     dtype=object),
+                          {"description": "content checksum of the dataset the members of "
+                                          "this train_space were trained on"}),
         "loss": (dims_t, loss, {"description": "training objective at the start of each step; "
                                                "the last step holds the final value"}),
     }
@@ -97,11 +112,17 @@ def metrics_dataset(model: str, entry: Mapping[str, Any], N: int, pde: str,
                 arr[si[m["train_space"]], ri[int(m["seed"])]] = float(m[name])
             data[name] = (dims, arr, _PINN_DESC[name])
     r0 = results[0]
+    hashes = sorted({str(r.get("data_hash", "")) for r in results})
+    if len(hashes) > 1:
+        raise ValueError(f"model {model!r}, N={N}: tasks trained on data of different studies "
+                         f"(data hashes {hashes})")
     attrs = {"model": model, "class": str(entry.get("class")), "kind": kind, "N": int(N),
              "pde": pde, "k": float(r0.get("k", np.nan)), "optimizer": str(r0.get("optimizer")),
              "dtype": str(r0.get("dtype")),
              "params": json.dumps(dict(entry.get("params") or {}), sort_keys=True),
              "train": json.dumps(dict(entry.get("train") or {}), sort_keys=True),
+             "entry": json.dumps(dict(entry), sort_keys=True, default=str),
+             "data_hash": hashes[0],
              **provenance(config_hash({"model": model, "entry": dict(entry), "N": N,
                                        "pde": pde}))}
     return xr.Dataset(data, coords=coords, attrs=attrs)

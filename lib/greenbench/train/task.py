@@ -3,6 +3,13 @@
 A :class:`TrainTask` trains several ``(train_space, seed)`` members of one ``(model, N)``
 together as one ensemble and writes one ``{out_dir}/{train_space}/seed{s}.pt`` per member.
 Everything here is picklable and importable at top level, as submitit needs.
+
+Provenance: a task is planned with the content checksum of every member's dataset
+(:func:`dataset_checksums`); the checksums enter its :meth:`TrainTask.fingerprint`, so a member
+whose data changed is retrained, never reused, and :func:`run_task` refuses a dataset whose
+content no longer has the planned checksum. Every ``.pt`` records the checksum and data hash of
+the dataset it was trained on and the full model entry; :func:`load_trained` builds the module
+from the caller's entry and only compares it with the recorded one (:class:`CheckpointMismatch`).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import torch
 from torch import nn
 
 from greenbench import io
+from greenbench.analysis.checks import entry_differences, plain
 from greenbench.models.parameter import ParameterLearnerError
 from greenbench.models.registry import (
     TrainConfig,
@@ -34,7 +42,22 @@ from greenbench.train.problems import build_member, make_problem
 
 log = logging.getLogger(__name__)
 
-PT_VERSION = 1
+PT_VERSION = 2
+"""2: ``entry``, ``data_checksum`` and ``data_hash`` recorded (1 had class and params only)."""
+
+
+class CheckpointMismatch(ValueError):
+    """A trained-model file does not belong to the config entry or dataset it is used with."""
+
+    def __init__(self, path: str | os.PathLike, problems: Sequence[str]):
+        self.path, self.problems = str(path), list(problems)
+        super().__init__(f"{path}: trained member does not match this study "
+                         f"({'; '.join(problems)}); retrain it (rerun the training job)")
+
+
+def dataset_checksums(datasets: Mapping[str, str | os.PathLike]) -> dict[str, str]:
+    """``{train_space: io.dataset_checksum(path)}``: what a :class:`TrainTask` is planned with."""
+    return {space: io.dataset_checksum(path) for space, path in datasets.items()}
 
 
 @dataclass(frozen=True)
@@ -61,6 +84,13 @@ class TrainTask:
         The config's ``seed``.
     device
         ``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda``, ``cuda:1``, ...
+    checksums
+        ``train_space -> "sha256:..."``: the content checksum of each member's dataset when the
+        task was planned (:func:`dataset_checksums`). Part of the fingerprint; required by
+        :func:`run_task`.
+    data_hash
+        The study's data hash (``provenance.data_hash``), ``""`` for any: the datasets'
+        ``config_hash`` attribute must equal it.
     """
 
     model: str
@@ -72,6 +102,8 @@ class TrainTask:
     out_dir: str
     master_seed: int = 0
     device: str = "auto"
+    checksums: dict[str, str] = field(default_factory=dict, hash=False)
+    data_hash: str = ""
 
     @property
     def name(self) -> str:
@@ -93,10 +125,14 @@ class TrainTask:
         return Path(self.out_dir) / train_space / f"seed{seed}.pt"
 
     def fingerprint(self) -> str:
-        """Hash of everything that determines the result (checkpoints must match it)."""
+        """Hash of everything that determines the result (checkpoints and ``.pt`` files must
+        match it): model, entry, pde, N, members, master seed and the members' dataset
+        checksums (the data hash is left out: the same numbers under another hash need no
+        retraining)."""
         return config_hash({"model": self.model, "entry": self.entry, "pde": self.pde,
                             "N": self.N, "members": [list(m) for m in self.members],
-                            "master_seed": self.master_seed})
+                            "master_seed": self.master_seed,
+                            "checksums": [self.checksums.get(s, "") for s, _ in self.members]})
 
 
 def _compress_ints(values: Sequence[int]) -> str:
@@ -133,20 +169,36 @@ def resolve_device(device: str = "auto") -> torch.device:
         raise ValueError(f"unknown device {device!r}; allowed: auto, cpu, cuda, cuda:<i>") from exc
 
 
-def _load_members(task: TrainTask) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """Stack the training splits ``(E, n_train, N+1)`` of the members' datasets."""
+def _load_members(task: TrainTask) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, str]:
+    """Stack the training splits ``(E, n_train, N+1)`` of the members' datasets, each verified
+    against the checksum it was planned with; also returns ``k`` and the data hash."""
     cache: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, float]] = {}
+    hashes: dict[str, str] = {}
     fs, us = [], []
     for space, _ in task.members:
         if space not in task.datasets:
             raise ValueError(f"task {task.name}: no dataset path for train_space {space!r} "
                              f"(have {sorted(task.datasets)})")
+        if space not in task.checksums:
+            raise ValueError(f"task {task.name}: no planned dataset checksum for train_space "
+                             f"{space!r}; build the task with "
+                             f"checksums=greenbench.train.dataset_checksums(datasets)")
         if space not in cache:
             path = task.datasets[space]
             ds = io.read_dataset(path)
             if ds.N != task.N or ds.attrs.get("pde") != task.pde:
                 raise io.DatasetError(path, f"is pde={ds.attrs.get('pde')!r}, N={ds.N}; task "
                                             f"{task.name} needs pde={task.pde!r}, N={task.N}")
+            have = io.content_checksum({name: getattr(ds, name) for name in io.ARRAYS})
+            if have != task.checksums[space]:
+                raise io.DatasetError(path, f"content checksum is {have}, but task {task.name} "
+                                            f"was planned with {task.checksums[space]} (the "
+                                            f"dataset changed after planning; rerun the job)")
+            hashes[space] = str(ds.attrs.get("config_hash", ""))
+            if task.data_hash and hashes[space] != task.data_hash:
+                raise io.DatasetError(path, f"data hash (attribute config_hash) is "
+                                            f"{hashes[space]!r}, task {task.name} expects "
+                                            f"{task.data_hash!r}")
             f, u = ds.split("train")
             cache[space] = (f, u, ds.x, float(ds.attrs["k"]))
         f, u, x, k = cache[space]
@@ -159,8 +211,11 @@ def _load_members(task: TrainTask) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     ks = {c[3] for c in cache.values()}
     if len(ks) > 1:
         raise ValueError(f"task {task.name}: datasets disagree on k: {sorted(ks)}")
+    if len(set(hashes.values())) > 1:
+        raise ValueError(f"task {task.name}: datasets of different studies (data hashes "
+                         f"{hashes})")
     x = next(iter(cache.values()))[2]
-    return np.stack(fs), np.stack(us), x, ks.pop()
+    return np.stack(fs), np.stack(us), x, ks.pop(), next(iter(hashes.values()))
 
 
 def run_task(task: TrainTask, checkpoint_path: str | None = None) -> dict[str, Any]:
@@ -174,7 +229,7 @@ def run_task(task: TrainTask, checkpoint_path: str | None = None) -> dict[str, A
     validate_model_entries({task.model: task.entry})
     cfg = TrainConfig.from_entry(task.model, task.entry)
     device = resolve_device(task.device)
-    f, u, x, k = _load_members(task)
+    f, u, x, k, data_hash = _load_members(task)
     seeds = [task.member_seed(space, seed) for space, seed in task.members]
     problem = make_problem(task.model, task.entry, task.N, seeds, f, u, x, k, cfg, device)
     fingerprint = task.fingerprint()
@@ -192,11 +247,11 @@ def run_task(task: TrainTask, checkpoint_path: str | None = None) -> dict[str, A
     result = fit(problem, cfg, resume=resume, save=save, fingerprint=fingerprint)
     members = _member_results(task, problem, result, k)
     for member, module in zip(members, problem.member_modules(), strict=True):
-        io.save_torch(_pt_content(task, member, module, cfg, k), member["path"])
+        io.save_torch(_pt_content(task, member, module, cfg, k, data_hash), member["path"])
     if checkpoint_path and os.path.exists(checkpoint_path):
         os.remove(checkpoint_path)
     return _task_result(task, cfg, k, members, vectorized=getattr(problem, "vectorized", True),
-                        device=str(device))
+                        device=str(device), data_hash=data_hash)
 
 
 def _member_results(task: TrainTask, problem, result: FitResult, k: float) -> list[dict]:
@@ -205,6 +260,7 @@ def _member_results(task: TrainTask, problem, result: FitResult, k: float) -> li
     for e, (space, seed) in enumerate(task.members):
         out.append({"train_space": space, "seed": int(seed),
                     "path": str(task.member_path(space, seed)),
+                    "data_checksum": task.checksums[space],
                     "train_mse": float(result.train_mse[e]),
                     "diverged": bool(result.diverged[e]),
                     "wall_time": float(result.wall_time),
@@ -214,11 +270,12 @@ def _member_results(task: TrainTask, problem, result: FitResult, k: float) -> li
 
 
 def _task_result(task: TrainTask, cfg: TrainConfig, k: float, members: list[dict],
-                 vectorized: bool, device: str) -> dict[str, Any]:
+                 vectorized: bool, device: str, data_hash: str) -> dict[str, Any]:
     return {"task": task.name, "model": task.model, "class": task.entry["class"],
             "kind": model_kind(resolve_class(task.entry["class"], task.model)), "pde": task.pde,
             "N": task.N, "k": k, "optimizer": cfg.optimizer, "dtype": cfg.dtype,
-            "vectorized": vectorized, "device": device, "members": members}
+            "vectorized": vectorized, "device": device, "data_hash": data_hash,
+            "members": members}
 
 
 def _to_torch(value: Any) -> Any:
@@ -228,11 +285,13 @@ def _to_torch(value: Any) -> Any:
 
 
 def _pt_content(task: TrainTask, member: Mapping[str, Any], module: nn.Module,
-                cfg: TrainConfig, k: float) -> dict[str, Any]:
+                cfg: TrainConfig, k: float, data_hash: str) -> dict[str, Any]:
     metrics = {key: _to_torch(v) for key, v in member.items() if key != "path"}
     return {"version": PT_VERSION, "model": task.model, "class": task.entry["class"],
-            "params": dict(task.entry.get("params") or {}), "N": task.N, "pde": task.pde,
+            "params": plain(dict(task.entry.get("params") or {})),
+            "entry": plain(dict(task.entry)), "N": task.N, "pde": task.pde,
             "train_space": member["train_space"], "seed": member["seed"],
+            "data_checksum": task.checksums[member["train_space"]], "data_hash": data_hash,
             "dtype": cfg.dtype, "k": float(k), "fingerprint": task.fingerprint(),
             "state_dict": {k: v.detach().cpu() for k, v in module.state_dict().items()},
             "metrics": metrics}
@@ -258,7 +317,7 @@ def task_done(task: TrainTask) -> bool:
 def load_task_result(task: TrainTask) -> dict[str, Any]:
     """The :func:`run_task` result of a finished task, rebuilt from its ``.pt`` files."""
     cfg = TrainConfig.from_entry(task.model, task.entry)
-    members, k = [], float("nan")
+    members, k, hashes = [], float("nan"), set()
     for space, seed in task.members:
         path = task.member_path(space, seed)
         content = io.load_torch(path)
@@ -266,18 +325,67 @@ def load_task_result(task: TrainTask) -> dict[str, Any]:
                    for key, v in content["metrics"].items()}
         members.append({**metrics, "path": str(path)})
         k = float(content.get("k", k))
-    k = float(_load_members(task)[3]) if np.isnan(k) else k
-    return _task_result(task, cfg, k, members, vectorized=cfg.vectorize, device="")
+        hashes.add(str(content.get("data_hash", "")))
+    if np.isnan(k):
+        k = float(_load_members(task)[3])
+    # the planned data hash; else the recorded one (the same numbers may carry another hash)
+    data_hash = task.data_hash or (hashes.pop() if len(hashes) == 1 else "")
+    return _task_result(task, cfg, k, members, vectorized=cfg.vectorize, device="",
+                        data_hash=data_hash)
 
 
-def load_trained(path: str | os.PathLike) -> nn.Module:
-    """Rebuild a trained member from its ``.pt`` file (``weights_only`` load), in eval mode."""
+def check_trained(content: Mapping[str, Any], path: str | os.PathLike, entry: Mapping[str, Any],
+                  *, N: int | None = None, data_checksum: str | None = None,
+                  full_entry: bool = True, dataset: str | os.PathLike | None = None) -> None:
+    """Raise :class:`CheckpointMismatch` naming ``path`` and both values unless the member file
+    ``content`` was trained from ``entry`` (class and params; every key with ``full_entry``)
+    at resolution ``N`` on the dataset of checksum ``data_checksum`` (each when given).
+    Nothing of the recorded class is imported."""
+    problems = []
+    if str(content.get("class")) != str(entry.get("class")):
+        problems.append(f"class is {content.get('class')!r} in the file, "
+                        f"{entry.get('class')!r} in the config")
+    recorded = content.get("entry")
+    if full_entry and isinstance(recorded, Mapping):
+        problems += [f"model entry {d}" for d in entry_differences(recorded, entry)
+                     if not d.startswith("class ")]
+    else:  # version-1 files: class and params only
+        have = plain(dict(content.get("params") or {}))
+        want = plain(dict(entry.get("params") or {}))
+        if have != want:
+            problems.append(f"params are {have} in the file, {want} in the config")
+        if full_entry:
+            problems.append("no model entry recorded (a file from before greenbench recorded "
+                            "it)")
+    if N is not None and int(content.get("N", -1)) != int(N):
+        problems.append(f"N is {content.get('N')!r} in the file, {int(N)} expected")
+    if data_checksum is not None and content.get("data_checksum") != data_checksum:
+        problems.append(f"trained on data of checksum {content.get('data_checksum')!r}, "
+                        f"{dataset or 'the dataset'} now has {data_checksum!r}")
+    if problems:
+        raise CheckpointMismatch(path, problems)
+
+
+def load_trained(path: str | os.PathLike, entry: Mapping[str, Any], *, model: str | None = None,
+                 N: int | None = None, data_checksum: str | None = None,
+                 full_entry: bool = False, dataset: str | os.PathLike | None = None
+                 ) -> nn.Module:
+    """Rebuild a trained member from its ``.pt`` file (``weights_only`` load), in eval mode.
+
+    The module is built from ``entry`` (the config's model entry: its ``class``, ``params`` and
+    ``train.dtype``), never from the class the file names: the file's recorded class and params
+    (every entry key with ``full_entry``), ``N`` and dataset checksum (of ``dataset``, named in
+    the error) are only compared with what the caller gives (:func:`check_trained`), and a
+    mismatch raises :class:`CheckpointMismatch` before anything is imported."""
     content = io.load_torch(path)
     if not isinstance(content, dict) or "state_dict" not in content:
         raise ValueError(f"{path}: not a greenbench trained-model file (no state_dict)")
-    dtype = getattr(torch, content.get("dtype", "float32"))
-    module = build_member(content["class"], int(content["N"]), content.get("params") or {},
-                          0, dtype, content.get("model", str(path)))
+    check_trained(content, path, entry, N=N, data_checksum=data_checksum, full_entry=full_entry,
+                  dataset=dataset)
+    name = model or str(content.get("model", path))
+    dtype = getattr(torch, TrainConfig.from_entry(name, entry).dtype)
+    module = build_member(entry["class"], int(content["N"]), entry.get("params") or {}, 0,
+                          dtype, name)
     module.load_state_dict(content["state_dict"])
     return module.eval()
 

@@ -8,9 +8,9 @@ import logging
 import sys
 from pathlib import Path
 
+from greenbench.analysis.config import study_hash
 from greenbench.config import load_config
 from greenbench.logs import log_to
-from greenbench.provenance import config_hash
 from greenbench.report import build_report
 
 
@@ -39,4 +39,4 @@ elif __name__ == "__main__":
     files = {"crossval": res / "crossval.nc", "bounds": res / "bounds.nc",
              "convergence": res / "convergence.nc", "greens": res / "greens.nc",
              "greens_fields": res / "greens" / f"N{finest}.nc"}
-    main(cfg, files, sys.argv[4:], sys.argv[3], config_hash(cfg))
+    main(cfg, files, sys.argv[4:], sys.argv[3], study_hash(cfg))

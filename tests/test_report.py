@@ -47,7 +47,7 @@ def study_config() -> dict:
 
 def write_results(tmp: Path, classes: dict[str, str]) -> dict[str, Path]:
     """Synthetic results of the study for ``classes`` in ``tmp``, like the analysis writes."""
-    r = synthetic_results(NAMES, RES, SEEDS, classes)
+    r = synthetic_results(NAMES, RES, SEEDS, classes, config_hash="h4test")
     paths = {k: tmp / f"{k}.nc" for k in ("crossval", "bounds", "convergence", "greens")}
     for key, path in paths.items():
         write_netcdf(r[key], path)
@@ -339,11 +339,15 @@ def test_report_rules_build_the_report_with_a_missing_model(tmp_path, repo_root)
     given); every figure is drawn and embedded; the report names the missing model."""
     import yaml
 
+    from greenbench.analysis.config import study_hash
+
     classes = {"linear": "linear", "mlp": "mlp", "fd": "fd"}
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(
-        {"spaces": SPACES, "resolutions": RES, "train_seeds": SEEDS,
-         "models": {m: {"class": c} for m, c in classes.items()}}))
-    r = synthetic_results(NAMES, RES, SEEDS, classes)
+    study = {"spaces": SPACES, "resolutions": RES, "train_seeds": SEEDS,
+             "models": {m: {"class": c} for m, c in classes.items()}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(study))
+    # the analysis stamps the study's hash; the report refuses any other
+    r = synthetic_results(NAMES, RES, SEEDS, classes,
+                          config_hash=study_hash(validate_config(study)))
     cv = r["crossval"].copy(deep=True)
     cv["missing"].loc[dict(model="mlp")] = True
     cv["mse"].loc[dict(model="mlp")] = np.nan

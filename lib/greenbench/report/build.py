@@ -2,8 +2,10 @@
 
 Missing pieces never stop the build: a missing results file or figure becomes a line in the
 report's "Missing" section and the parts that needed it say "not available". A results file
-from another config (spaces, resolutions, seeds or models the study did not ask for) is refused
-with :class:`~greenbench.report.expected.ResultsMismatchError` naming the file and the mismatch.
+from another config (spaces, resolutions, seeds or models the study did not ask for, another
+``config_hash`` than the report's or another ``data_hash`` than the config's) is refused with
+:class:`~greenbench.report.expected.ResultsMismatchError` naming the file and the mismatch,
+before anything is written.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ import yaml
 
 from greenbench.io import read_bytes, read_netcdf, write_text
 from greenbench.plots.table import formatted_scorecard, scorecard_frame
-from greenbench.provenance import created_time, git_commit
+from greenbench.provenance import created_time, data_hash, git_commit
 from greenbench.report.captions import caption_for
-from greenbench.report.expected import Expected, check_results
+from greenbench.report.expected import Expected, ResultsMismatchError, check_results
 from greenbench.report.findings import Evidence, Finding, all_findings
 from greenbench.report.html import FigureItem, RunInfo, render_html
 from greenbench.report.missing import Gap, find_gaps
@@ -72,15 +74,30 @@ def _load(results: Mapping[str, str | os.PathLike | None]):
     return loaded, names
 
 
-def _provenance_line(ds, config_hash: str) -> str:
+def _provenance_line(ds) -> str:
     if ds is None:
         return "missing"
     a = ds.attrs
-    text = (f"config {a.get('config_hash', '?')}, commit {a.get('git_commit', '?')}, "
+    return (f"config {a.get('config_hash', '?')}, commit {a.get('git_commit', '?')}, "
             f"greenbench {a.get('greenbench_version', '?')}, created {a.get('created', '?')}")
-    if config_hash and a.get("config_hash") not in (None, "", config_hash):
-        text += f" -- WARNING: made with another config (this report's is {config_hash})"
-    return text
+
+
+def check_provenance(name: str, ds, config_hash: str, data_hash_value: str) -> None:
+    """Refuse a results file of another study: its ``config_hash`` attribute must equal the
+    report's ``config_hash`` (when given) and its ``data_hash`` (when recorded) the config's;
+    :class:`ResultsMismatchError` names the file, the attribute and both values."""
+    problems = []
+    have = ds.attrs.get("config_hash")
+    if config_hash and str(have) != config_hash:
+        problems.append(f"attribute config_hash is {have!r}, this study's is {config_hash!r}"
+                        if have is not None else
+                        f"attribute config_hash missing (this study's is {config_hash!r})")
+    have = ds.attrs.get("data_hash")
+    if have is not None and str(have) != data_hash_value:
+        problems.append(f"attribute data_hash is {str(have)!r}, this study's is "
+                        f"{data_hash_value!r}")
+    if problems:
+        raise ResultsMismatchError(f"{name} is from another config: " + "; ".join(problems))
 
 
 def build_report(out: str | os.PathLike, *, config: Mapping,
@@ -100,13 +117,17 @@ def build_report(out: str | os.PathLike, *, config: Mapping,
         PNG files ``{stem}.png`` in report order; captions from
         :mod:`greenbench.report.captions`. A missing file is reported, not fatal.
     config_hash : str
-        Hash of ``config`` (:func:`greenbench.provenance.config_hash`).
+        The study's hash (:func:`greenbench.analysis.config.study_hash` of ``config``; the
+        ``CONFIG_HASH`` of the workflow): every results file must carry it (``""``: not
+        checked).
     """
     expected = Expected.from_config(config)
     loaded, names = _load(results)
+    data_hash_value = data_hash(config)
     for key, ds in loaded.items():
         if ds is not None:
             check_results(names[key], ds, expected)
+            check_provenance(names[key], ds, config_hash, data_hash_value)
     gaps = find_gaps({k: v for k, v in loaded.items() if k != "scorecard"}, expected, names)
     ev = Evidence(expected, loaded.get("crossval"), loaded.get("bounds"),
                   loaded.get("convergence"), loaded.get("greens"), loaded.get("greens_fields"))
@@ -131,12 +152,8 @@ def build_report(out: str | os.PathLike, *, config: Mapping,
     run = RunInfo(versions=versions(), git_commit=git_commit(), config_hash=config_hash,
                   created=created_time(),
                   config_text=yaml.safe_dump(plain, sort_keys=False, default_flow_style=None),
-                  inputs=[(names[k], _provenance_line(ds, config_hash))
-                          for k, ds in loaded.items()])
-    foreign = [names[k] for k, ds in loaded.items() if ds is not None and config_hash
-               and ds.attrs.get("config_hash") not in (None, "", config_hash)]
-    notes = ([f"Made with another config hash than this report's ({config_hash}): "
-              + ", ".join(foreign)] if foreign else [])
+                  inputs=[(names[k], _provenance_line(ds)) for k, ds in loaded.items()])
+    notes = []
     if not expected.models:
         notes.append("This study trains no models (models: {} in the config): the report shows "
                      "the theory side only; add models to measure the claims.")

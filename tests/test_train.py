@@ -67,7 +67,7 @@ def arrays(path):
 SMALL = {
     "fd": {"class": "fd"},
     "pinn": {"class": "pinn", "params": {"n_nets": 2, "width": 8},
-             "train": {"steps": 150, "lr": 1e-2}},
+             "train": {"steps": 300, "lr": 1e-2}},
     "linear": {"class": "linear", "train": {"optimizer": "gd", "lr": 0.5, "steps": 100}},
     "deep_linear": {"class": "deep_linear", "train": {"steps": 100, "lr": 3e-3}},
     "mlp": {"class": "mlp", "params": {"width": 16}, "train": {"steps": 100, "lr": 3e-3}},

@@ -1,4 +1,8 @@
-"""Config validation: the JSON schema in workflow/schemas plus checks a schema cannot express.
+"""Config validation: the JSON schema of the config plus checks a schema cannot express.
+
+The schema ships inside the package (``greenbench/schemas/config.schema.yaml``, package data), so
+any install, editable or not, validates configs; ``workflow/schemas/config.schema.yaml`` is a
+symlink to it for Snakemake users.
 
 A bad config fails here, before any job runs, with an error that names the key and the allowed
 values. Defaults from the schema are filled in.
@@ -8,22 +12,27 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import re
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import jsonschema
 import yaml
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+#: The config schema, a resource of the installed package (never found through the repository).
+SCHEMA_PATH: Traversable = files("greenbench") / "schemas" / "config.schema.yaml"
 
 
 class ConfigError(ValueError):
     """The study config is invalid; the message names the key and what is allowed."""
 
 
-def load_schema(path: str | Path = SCHEMA_PATH) -> dict:
-    with open(path) as fh:
-        return yaml.safe_load(fh)
+def load_schema(path: str | Path | Traversable = SCHEMA_PATH) -> dict:
+    """The config schema as a dict: the packaged one by default, or the YAML file ``path``."""
+    source = Path(path) if isinstance(path, str | os.PathLike) else path
+    return yaml.safe_load(source.read_text(encoding="utf-8"))
 
 
 def _key(path) -> str:

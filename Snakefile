@@ -1,6 +1,11 @@
 # greenbench: has a model learned the Green's function, or only its training function space?
 # Thin entry point: config, validation, one rule file per stage, rule all.
+from snakemake.utils import min_version
+
 from greenbench.config import validate_config
+
+# 9.1: workflow.subprocess_exec (common.smk); keep equal to the snakemake pin in pyproject.toml.
+min_version("9.1")
 
 # The embedded default study, unless --configfile names another: snakemake would deep-merge the
 # two, so a small study file (spaces: {sin: [2]}) would silently keep cos1..cos8 and the models

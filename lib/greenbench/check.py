@@ -1,4 +1,5 @@
-"""``python -m greenbench.check FILE...``: validate dataset files; exit 1 naming each bad one."""
+"""``greenbench-check FILE...`` (or ``python -m greenbench.check FILE...``): validate dataset
+files; exit 1 naming each bad one."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import sys
 from greenbench.io import DatasetError, check_dataset
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Check each file; print ``ok`` or ``BAD <why>`` per file. Exit code 0 if all are valid,
-    1 if any is not, 2 (with usage) if no file was given."""
+    1 if any is not, 2 (with usage) if no file was given. ``argv`` defaults to the command line
+    (``sys.argv[1:]``), as for the ``greenbench-check`` console script."""
+    argv = sys.argv[1:] if argv is None else argv
     if not argv:
-        print("usage: python -m greenbench.check FILE.h5 [FILE.h5 ...]", file=sys.stderr)
+        print("usage: greenbench-check FILE.h5 [FILE.h5 ...]", file=sys.stderr)
         return 2
     bad = 0
     for path in argv:

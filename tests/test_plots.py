@@ -14,7 +14,7 @@ from matplotlib.collections import PathCollection
 from greenbench import plots
 from greenbench.pde import greens_matrix
 from greenbench.plots._common import DPI, family_groups
-from greenbench.plots.heatmap import DIVERGED, MISSING, OK, heatmap_cells
+from greenbench.plots.heatmap import DIVERGED, MISSING, OK, heatmap_cells, own_limits
 from greenbench.report.html import png_size
 from greenbench.report.synthetic import synthetic_results
 
@@ -37,7 +37,7 @@ def test_heatmap_png_valid_and_sized(results, tmp_path):
     path = tmp_path / "figures" / "heatmap_linear.png"
     plots.save_figure(plots.plot_heatmap(results["crossval"], "linear"), path)
     w, h = png_size(path.read_bytes())
-    assert (w, h) == (round(6.6 * DPI), round(5.8 * DPI))
+    assert (w, h) == (round(15.5 * DPI), round(5.1 * DPI))     # three panels side by side
     assert not list(tmp_path.glob("figures/.*tmp*"))          # atomic write left nothing
 
 
@@ -60,6 +60,113 @@ def test_heatmap_colour_scale_shared_across_models(results):
             norm = fig.axes[0].images[0].norm
             norms.add((norm.vmin, norm.vmax))
     assert norms == {want}
+
+
+def test_heatmap_shared_panel_unchanged_by_own_range_panels(results):
+    """The first panel is today's heatmap: shared colour limits and the same cells, whatever the
+    model's own range."""
+    cv = results["crossval"]
+    shared = plots.heatmap_limits(cv, 32)
+    for model in ("linear", "mlp", "fno"):
+        fig = plots.plot_heatmap(cv, model)
+        image = fig.axes[0].images[0]
+        assert (image.norm.vmin, image.norm.vmax) == shared
+        want = heatmap_cells(cv, model, 32).log10_mse
+        got = image.get_array()
+        np.testing.assert_array_equal(got.mask, np.isnan(want))
+        np.testing.assert_array_equal(got.filled(np.nan), want)
+        own = fig.axes[1].images[0]
+        assert (own.norm.vmin, own.norm.vmax) == own_limits(want)
+        np.testing.assert_array_equal(own.get_array().filled(np.nan), want)
+        assert (own.norm.vmin, own.norm.vmax) != shared          # a narrower range of its own
+
+
+def test_own_limits_percentiles_by_hand():
+    # 101 values -5.00, -4.97, ..., -2.00 (step 0.03) plus two outliers and a NaN
+    values = np.concatenate([-5.0 + 0.03 * np.arange(101), [-30.0, 5.0, np.nan]])
+    # 103 finite values, sorted: -30, -5.00, ..., -2.00, 5. Percentile q (linear) sits at
+    # rank q/100 * 102: 1st -> rank 1.02, between -5.00 (rank 1) and -4.97 (rank 2): -4.9994;
+    # 99th -> rank 100.98, between -2.03 (100) and -2.00 (101): -2.0006. Outwards to 0.1.
+    assert own_limits(values) == (-5.0, -2.0)
+    values = np.array([-7.26, -7.24, -6.52, -6.48, -6.15])       # 5 values: rank q/100 * 4
+    lo = -7.26 + 0.04 * (-7.24 + 7.26)                           # -7.2592
+    hi = -6.48 + 0.96 * (-6.15 + 6.48)                           # -6.1632
+    assert (lo, hi) == pytest.approx((-7.2592, -6.1632))
+    assert own_limits(values) == (-7.3, -6.1)
+    assert own_limits(values, percentiles=(0, 100)) == (-7.3, -6.1)
+    # narrower than one decade: widened about the centre to one decade, then rounded out
+    assert own_limits(np.array([-4.02, -3.98, -4.0])) == (-4.5, -3.5)
+    assert own_limits(np.array([-4.12, -3.98])) == (-4.6, -3.5)    # centre -4.05 +- 0.5
+    assert own_limits(np.array([-3.0])) == (-3.5, -2.5)
+    assert own_limits(np.array([np.nan, np.inf, -np.inf])) is None
+    assert own_limits(np.empty((0, 3))) is None
+
+
+def test_heatmap_own_range_shows_neural_block_structure():
+    """A neural-like model (MSE 1e-4 in span, 1e-1 outside) next to a linear one at 1e-33:
+    on the shared scale its cells use under a tenth of the colours; on its own range the
+    in-span and out-of-span cells take the two ends of the colour map."""
+    spaces = ["sin1", "sin2", "sin3", "sin4"]
+    n = len(spaces)
+    inside = np.tril(np.ones((n, n), dtype=bool))                # test p' <= train p
+    mse = np.empty((2, n, n, 1, 1))
+    mse[0, ..., 0, 0] = np.where(inside, 1e-33, 1e-4)            # linear
+    mse[1, ..., 0, 0] = np.where(inside, 1e-4, 1e-1)             # neural
+    dims4 = ("model", "train_space", "resolution", "seed")
+    cv = xr.Dataset(
+        dict(mse=(("model", "train_space", "test_space", "resolution", "seed"), mse),
+             rel_l2=(("model", "train_space", "test_space", "resolution", "seed"),
+                     np.sqrt(mse) / 0.1),
+             diverged=(dims4, np.zeros((2, n, 1, 1), bool))),
+        coords=dict(model=["linear", "neural"], train_space=spaces, test_space=spaces,
+                    resolution=[16], seed=[0]))
+    fig = plots.plot_heatmap(cv, "neural")
+    shared, own = (fig.axes[k].images[0] for k in (0, 1))
+    assert (shared.norm.vmin, shared.norm.vmax) == (-32.0, -1.0)   # floor 1e-32
+    colours = [np.unique(im.norm(im.get_array()).filled(np.nan)) for im in (shared, own)]
+    assert np.ptp(colours[0]) < 0.1                               # uniform on the shared scale
+    assert (own.norm.vmin, own.norm.vmax) == (-4.0, -1.0)
+    np.testing.assert_allclose(colours[1], [0.0, 1.0])            # both ends on its own range
+
+
+def test_heatmap_rel_l2_panel_uses_rel_l2(results):
+    """The third panel holds the seed-mean log10 rel_l2 (not MSE), on its own range."""
+    cv = results["crossval"].copy(deep=True)
+    # rel_l2 independent of mse: a known pattern per cell and seed
+    rng = np.random.default_rng(3)
+    cv["rel_l2"] = cv["rel_l2"].copy(data=10.0 ** rng.uniform(-6, 0, cv["rel_l2"].shape))
+    fig = plots.plot_heatmap(cv, "linear", resolution=16)
+    image = fig.axes[2].images[0]
+    raw = cv["rel_l2"].sel(model="linear", resolution=16).transpose(
+        "train_space", "test_space", "seed")
+    order = plots.sort_spaces(SPACES)
+    want = np.log10(raw.sel(train_space=order, test_space=order).values).mean(axis=-1)
+    np.testing.assert_allclose(image.get_array().filled(np.nan), want, rtol=1e-12)
+    assert (image.norm.vmin, image.norm.vmax) == own_limits(want)
+    mse = heatmap_cells(cv, "linear", 16).log10_mse
+    assert not np.allclose(want, mse)
+
+
+def test_heatmap_of_a_model_with_no_usable_cell_renders(results):
+    """Every cell missing (or NaN): all three panels draw, hatched, without warnings; the own
+    ranges fall back (shared MSE range; -16..0 for rel_l2) and the titles say why."""
+    cv = results["crossval"].copy(deep=True)
+    cv["mse"].loc[dict(model="mlp")] = np.nan
+    cv["rel_l2"].loc[dict(model="mlp")] = np.nan
+    for data in (cv, cv.assign(missing=cv["missing"] | (cv["model"] == "mlp"))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            fig = plots.plot_heatmap(data, "mlp")
+            png = png_bytes(fig)
+        assert png_size(png) == (round(15.5 * DPI), round(5.1 * DPI))
+        images = [fig.axes[k].images[0] for k in range(3)]
+        assert all(im.get_array().mask.all() for im in images)
+        shared = plots.heatmap_limits(data, 32)
+        assert [(im.norm.vmin, im.norm.vmax) for im in images] == [shared, shared, (-16, 0)]
+        assert "no usable cell" in fig.axes[1].get_title()
+        assert "no usable cell" in fig.axes[2].get_title()
+        # hatched patches: one per cell per panel
+        assert all(len(fig.axes[k].patches) == len(SPACES) ** 2 for k in range(3))
 
 
 def _tiny_crossval(mse: np.ndarray, diverged: np.ndarray, missing: np.ndarray) -> xr.Dataset:
@@ -230,7 +337,7 @@ def test_scorecard_frame_and_table(results):
 
 FIGURES = {
     "heatmap": ("crossval", lambda r, d: plots.plot_heatmap(d, "linear"),
-                ("mse", "diverged", "missing")),
+                ("mse", "rel_l2", "diverged", "missing")),
     "scorecard": ("crossval", lambda r, d: plots.plot_scorecard(plots.scorecard_frame(d)),
                   ("scorecard_missing", "scorecard_diverged")),
     "bounds": ("bounds", lambda r, d: plots.plot_bounds(d),

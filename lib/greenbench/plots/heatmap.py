@@ -1,10 +1,19 @@
-"""The cross-validation heatmap: log10 test MSE, rows = training space, columns = test space.
+"""The cross-validation heatmap: log10 test error, rows = training space, columns = test space.
 
-One heatmap per model, all on the same colour scale (:func:`heatmap_limits` over every model),
-so that the colours of two models can be compared directly. Spaces are grouped by family in the
-canonical order poly, cos, sin, fem, with separator lines and family labels. A cell averages
-``log10 MSE`` over the seeds whose training did not diverge (the log of the geometric mean); a
-cell with no usable seed is drawn hatched grey (missing) or red-crossed (every seed diverged).
+One figure per model with three panels:
+
+1. log10 MSE on the colour scale shared by every model (:func:`heatmap_limits`), so that the
+   colours of two models can be compared directly;
+2. the same cells on the model's own range (:func:`own_limits`: the 1st..99th percentile of its
+   cells, at least one decade wide), so that the structure of a model whose errors span a few
+   decades (the neural models, 1e-6..1e-1, against a shared scale down to 1e-32) is visible;
+3. log10 relative L2 error (``rel_l2``), on its own range: the error relative to the size of
+   the test solutions, which removes the differences of scale between test spaces.
+
+Spaces are grouped by family in the canonical order poly, cos, sin, fem, with separator lines
+and family labels. A cell averages ``log10`` of the error over the seeds whose training did not
+diverge (the log of the geometric mean); a cell with no usable seed is drawn hatched grey
+(missing) or red-crossed (every seed diverged).
 """
 
 from __future__ import annotations
@@ -39,7 +48,8 @@ class HeatmapCells:
     Attributes
     ----------
     log10_mse : (n_train, n_test) float64
-        Mean over usable seeds of ``log10(max(MSE, FLOOR))``; NaN where no seed is usable.
+        Mean over usable seeds of ``log10(max(value, FLOOR))`` of the variable (``mse`` unless
+        :func:`heatmap_cells` was asked for another); NaN where no seed is usable.
     status : (n_train, n_test) int
         :data:`OK`, :data:`MISSING` or :data:`DIVERGED`.
     train_spaces, test_spaces : list of str
@@ -56,6 +66,7 @@ class HeatmapCells:
     test_spaces: list[str]
     n_diverged: np.ndarray
     n_seeds: int
+    variable: str = "mse"
 
 
 def finest_resolution(ds: xr.Dataset) -> int:
@@ -66,26 +77,26 @@ def finest_resolution(ds: xr.Dataset) -> int:
 
 
 def heatmap_cells(crossval: xr.Dataset, model: str, resolution: int,
-                  spaces: Sequence[str] | None = None) -> HeatmapCells:
-    """Reduce ``crossval.mse`` (model, train_space, test_space, resolution, seed) to one cell
-    per (train_space, test_space) for ``model`` at ``resolution``.
+                  spaces: Sequence[str] | None = None, variable: str = "mse") -> HeatmapCells:
+    """Reduce ``crossval[variable]`` (model, train_space, test_space, resolution, seed; ``mse``
+    or ``rel_l2``) to one cell per (train_space, test_space) for ``model`` at ``resolution``.
 
     ``spaces`` fixes the axes (e.g. the study's 25 spaces): spaces absent from the file, or
-    a model absent from the file, give MISSING cells. ``diverged`` and ``missing`` (model,
-    train_space, resolution, seed), when present, exclude those seeds; an infinite MSE also
-    counts as diverged, a NaN one as missing."""
+    a model or variable absent from the file, give MISSING cells. ``diverged`` and ``missing``
+    (model, train_space, resolution, seed), when present, exclude those seeds; an infinite
+    value also counts as diverged, a NaN one as missing."""
     names = sort_spaces(spaces if spaces is not None else
                         sorted(set(map(str, crossval["train_space"].values))
                                | set(map(str, crossval["test_space"].values))))
     n = len(names)
     n_seeds = int(crossval.sizes.get("seed", 1))
-    have_model = "mse" in crossval and model in set(map(str, crossval["model"].values))
+    have_model = variable in crossval and model in set(map(str, crossval["model"].values))
     have_res = resolution in set(int(r) for r in crossval["resolution"].values)
     if not (have_model and have_res):
         return HeatmapCells(np.full((n, n), np.nan), np.full((n, n), MISSING), names, names,
-                            np.zeros(n, dtype=int), n_seeds)
+                            np.zeros(n, dtype=int), n_seeds, variable)
     sel = dict(model=model, resolution=resolution)
-    mse = (crossval["mse"].sel(sel)
+    mse = (crossval[variable].sel(sel)
            .reindex(train_space=names, test_space=names)
            .transpose("train_space", "test_space", ...))
     mse = mse.values.reshape(n, n, -1)                       # (train, test, seed)
@@ -106,7 +117,7 @@ def heatmap_cells(crossval: xr.Dataset, model: str, resolution: int,
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(count > 0, logs.sum(axis=2) / np.maximum(count, 1), np.nan)
     status = np.where(count > 0, OK, np.where(bad.any(axis=2), DIVERGED, MISSING))
-    return HeatmapCells(mean, status, names, names, div.sum(axis=1), n_seeds)
+    return HeatmapCells(mean, status, names, names, div.sum(axis=1), n_seeds, variable)
 
 
 def heatmap_limits(crossval: xr.Dataset, resolution: int, models: Sequence[str] | None = None,
@@ -129,40 +140,44 @@ def heatmap_limits(crossval: xr.Dataset, resolution: int, models: Sequence[str] 
     return vmin, vmax
 
 
-def plot_heatmap(crossval: xr.Dataset, model: str, *, resolution: int | None = None,
-                 limits: tuple[float, float] | None = None,
-                 spaces: Sequence[str] | None = None, cmap: str = "viridis") -> Figure:
-    """Draw the log10-MSE heatmap of ``model``.
+OWN_PERCENTILES = (1.0, 99.0)
+"""Percentiles of a model's cells that bound its own colour range (:func:`own_limits`)."""
 
-    Parameters
-    ----------
-    crossval : xarray.Dataset
-        ``mse`` (model, train_space, test_space, resolution, seed) and optionally
-        ``diverged`` (model, train_space, resolution, seed) (docs/results_format.md).
-    model : str
-        Model name (a ``model`` coordinate; a name absent from the file draws all cells missing).
-    resolution : int, optional
-        Grid resolution N; default the finest in the file.
-    limits : (vmin, vmax), optional
-        Colour range in log10 MSE; default :func:`heatmap_limits` over every model in the file,
-        so separate calls share one colour scale.
-    spaces : sequence of str, optional
-        The axes (default: the spaces in the file), drawn in canonical order.
+OWN_MIN_SPAN = 1.0
+"""Narrowest own colour range, in decades: a near-uniform map is not stretched into noise."""
 
-    Returns
-    -------
-    Figure with one image axis; ``fig.axes[0].images[0].norm`` carries ``(vmin, vmax)``.
-    """
-    res = finest_resolution(crossval) if resolution is None else int(resolution)
-    vmin, vmax = heatmap_limits(crossval, res, spaces=spaces) if limits is None else limits
-    cells = heatmap_cells(crossval, model, res, spaces)
+
+def own_limits(log10_values: np.ndarray, percentiles: tuple[float, float] = OWN_PERCENTILES,
+               min_span: float = OWN_MIN_SPAN) -> tuple[float, float] | None:
+    """A model's own colour range ``(vmin, vmax)`` in log10 units, robust to outliers.
+
+    ``vmin``/``vmax`` are the ``percentiles`` (default 1st and 99th, linear interpolation) of
+    the finite values, rounded outwards to 0.1 decade. A range narrower than ``min_span``
+    decades is widened symmetrically about its centre to ``min_span`` (then rounded outwards).
+    ``None`` when no value is finite (every cell missing or diverged)."""
+    values = np.asarray(log10_values, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return None
+    lo, hi = (float(v) for v in np.percentile(finite, percentiles))
+    if hi - lo < min_span:
+        centre = (lo + hi) / 2
+        lo, hi = centre - min_span / 2, centre + min_span / 2
+    # outwards to 0.1 decade; the 1e-9 keeps a limit already on the grid where it is
+    return float(np.floor(lo * 10 + 1e-9) / 10), float(np.ceil(hi * 10 - 1e-9) / 10)
+
+
+def _fmt_range(limits: tuple[float, float]) -> str:
+    return f"[{limits[0]:g}, {limits[1]:g}]"
+
+
+def _draw_panel(fig: Figure, ax, cells: HeatmapCells, limits: tuple[float, float], cmap: str,
+                title: str, cbar_label: str, *, ylabel: bool) -> None:
+    """One heatmap panel: cells, missing/diverged hatches, family separators and labels."""
     n = len(cells.train_spaces)
-
-    fig = new_figure(6.6, 5.8)
-    ax = fig.add_subplot()
     cm = colormaps[cmap].with_extremes(bad="0.85")
     image = ax.imshow(np.ma.masked_invalid(cells.log10_mse), cmap=cm,
-                      norm=Normalize(vmin=vmin, vmax=vmax), interpolation="nearest",
+                      norm=Normalize(vmin=limits[0], vmax=limits[1]), interpolation="nearest",
                       aspect="equal")
     for i, j in zip(*np.nonzero(cells.status != OK), strict=True):
         diverged = cells.status[i, j] == DIVERGED
@@ -188,12 +203,67 @@ def plot_heatmap(crossval: xr.Dataset, model: str, *, resolution: int | None = N
             ax.text(-0.05, centre, fam, ha="right", va="center", fontsize=8, weight="bold",
                     rotation=90, transform=ax.get_yaxis_transform())
     ax.set_xlabel("test space")
-    ax.set_ylabel("training space", labelpad=22)
+    if ylabel:
+        ax.set_ylabel("training space", labelpad=22)
     ax.set_xlim(-0.5, n - 0.5)
     ax.set_ylim(n - 0.5, -0.5)
+    ax.set_title(title, fontsize=10, pad=16)
+    cbar = fig.colorbar(image, ax=ax, shrink=0.7, extend="both")
+    cbar.set_label(cbar_label, fontsize=8)
+    cbar.ax.tick_params(labelsize=8)
+
+
+def plot_heatmap(crossval: xr.Dataset, model: str, *, resolution: int | None = None,
+                 limits: tuple[float, float] | None = None,
+                 spaces: Sequence[str] | None = None, cmap: str = "viridis") -> Figure:
+    """Draw the heatmaps of ``model``: shared-scale log10 MSE, own-range log10 MSE, own-range
+    log10 rel_l2 (module docstring).
+
+    Parameters
+    ----------
+    crossval : xarray.Dataset
+        ``mse`` and ``rel_l2`` (model, train_space, test_space, resolution, seed) and optionally
+        ``diverged`` and ``missing`` (model, train_space, resolution, seed)
+        (docs/results_format.md). An absent variable draws its panel all missing.
+    model : str
+        Model name (a ``model`` coordinate; a name absent from the file draws all cells missing).
+    resolution : int, optional
+        Grid resolution N; default the finest in the file.
+    limits : (vmin, vmax), optional
+        Colour range of the shared panel in log10 MSE; default :func:`heatmap_limits` over every
+        model in the file, so separate calls share one colour scale.
+    spaces : sequence of str, optional
+        The axes (default: the spaces in the file), drawn in canonical order.
+
+    Returns
+    -------
+    Figure whose first three axes are the panels (shared MSE, own-range MSE, own-range rel_l2);
+    ``fig.axes[k].images[0]`` holds each panel's cells (``get_array()``) and colour range
+    (``norm.vmin``, ``norm.vmax``). A panel with no usable cell falls back to the shared range
+    (MSE) or ``(-16, 0)`` (rel_l2) and says so.
+    """
+    res = finest_resolution(crossval) if resolution is None else int(resolution)
+    shared = heatmap_limits(crossval, res, spaces=spaces) if limits is None else limits
+    cells = heatmap_cells(crossval, model, res, spaces)
+    rel = heatmap_cells(crossval, model, res, spaces, variable="rel_l2")
+    own = own_limits(cells.log10_mse)
+    own_rel = own_limits(rel.log10_mse)
+
+    fig = new_figure(15.5, 5.1)
+    axes = fig.subplots(1, 3)
+    lo, hi = (int(p) for p in OWN_PERCENTILES)
+    rule = f"{lo}st..{hi}th percentile"
+    _draw_panel(fig, axes[0], cells, shared, cmap,
+                f"log10 MSE, shared scale {_fmt_range(shared)} (all models)",
+                "log10 MSE (grey hatched: missing; red crossed: diverged)", ylabel=True)
+    _draw_panel(fig, axes[1], cells, shared if own is None else own, cmap,
+                f"log10 MSE, own range {_fmt_range(own)} ({rule})" if own is not None else
+                "log10 MSE: no usable cell", "log10 MSE", ylabel=False)
+    _draw_panel(fig, axes[2], rel, (-16.0, 0.0) if own_rel is None else own_rel, cmap,
+                f"log10 rel_l2, own range {_fmt_range(own_rel)} ({rule})"
+                if own_rel is not None else "log10 rel_l2: no usable cell",
+                "log10 relative L2 error", ylabel=False)
     seeds = f"{cells.n_seeds} seed{'s' if cells.n_seeds != 1 else ''}"
     note = "  (* = some seeds diverged)" if cells.n_diverged.any() else ""
-    ax.set_title(f"{model}: log10 test MSE, N = {res}, {seeds}{note}", fontsize=10, pad=16)
-    cbar = fig.colorbar(image, ax=ax, shrink=0.7, extend="both")
-    cbar.set_label("log10 MSE (grey hatched: missing; red crossed: diverged)", fontsize=8)
+    fig.suptitle(f"{model}: cross-validation, N = {res}, {seeds}{note}", fontsize=12)
     return fig

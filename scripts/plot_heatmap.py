@@ -1,7 +1,8 @@
-"""Snakemake adapter: the log10-MSE cross-validation heatmap of one model.
+"""Snakemake adapter: the cross-validation heatmaps of one model (one PNG, three panels).
 
-The colour range is computed over every operator model of the study, so each heatmap job
-draws on the same scale. Outside Snakemake:
+The shared panel's colour range is computed over every operator model of the study, so each
+heatmap job draws it on the same scale; the other two panels (log10 MSE and log10 rel_l2) use
+the model's own range. Outside Snakemake:
     python scripts/plot_heatmap.py results/poisson1d/crossval.nc MODEL out.png
 """
 
@@ -20,8 +21,12 @@ def main(crossval: str, model: str, out: str, *, models=None, spaces=None,
     res = finest_resolution(cv) if resolution is None else int(resolution)
     models = list(models) if models is not None else [str(m) for m in cv["model"].values]
     limits = heatmap_limits(cv, res, models=models, spaces=spaces)
-    save_figure(plot_heatmap(cv, model, resolution=res, limits=limits, spaces=spaces), out)
-    logging.info("wrote %s: model %s, N=%d, log10 MSE range %s", out, model, res, limits)
+    fig = plot_heatmap(cv, model, resolution=res, limits=limits, spaces=spaces)
+    save_figure(fig, out)
+    own, rel = ((fig.axes[k].images[0].norm.vmin, fig.axes[k].images[0].norm.vmax)
+                for k in (1, 2))
+    logging.info("wrote %s: model %s, N=%d, log10 MSE shared range %s, own range %s; "
+                 "log10 rel_l2 own range %s", out, model, res, limits, own, rel)
 
 
 if "snakemake" in globals():

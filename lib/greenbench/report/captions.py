@@ -16,10 +16,13 @@ CAPTIONS: dict[str, tuple[str, str]] = {
         "span) versus small errors everywhere (one that learned the Green's function)."),
     "heatmap": (
         "Cross-validation heatmap",
-        "log10 test MSE, rows = training space, columns = test space, one shared colour scale "
-        "for all models: look for dark lower-triangular blocks inside each family (the model "
-        "generalizes to subspaces of its training data), a bright rest (it fails outside the "
-        "span), a dark fem row (dense training data), or only a dark diagonal (overfitting)."),
+        "Rows = training space, columns = test space. Left: log10 test MSE on one colour scale "
+        "shared by all models, to compare models. Middle: the same cells on the model's own "
+        "range (1st..99th percentile of its cells, at least one decade, printed in the title), "
+        "to see its structure; right: log10 relative L2 error on its own range. Look for dark "
+        "lower-triangular blocks inside each family (the model generalizes to subspaces of its "
+        "training data), a bright rest (it fails outside the span), a dark fem row (dense "
+        "training data), or only a dark diagonal (overfitting)."),
     "bounds": (
         "Thm 3.2: predicted vs measured (linear model)",
         "Every (training space, test space, N, seed) cell of the linear model: points on the "

@@ -8,6 +8,7 @@ how many ran at once; files on disk say what ran.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import cloudpickle
@@ -38,10 +39,13 @@ def test_defaults_and_shipped_cluster_files_are_valid():
     assert ClusterSettings().executor == "local"
     files = sorted((ROOT / "config" / "cluster").glob("*.yaml"))
     assert {"local.yaml", "slurm.yaml", "debug.yaml"} <= {f.name for f in files}
-    for f in files:
-        s = hpc.load_cluster_settings(f)
+    for f in files:  # (not asking a cluster that may answer here: slurm.yaml wants GPUs)
+        s = hpc.load_cluster_settings(f, check_cluster=False)
         assert s.executor in hpc.EXECUTORS
-    assert hpc.load_cluster_settings(ROOT / "config/cluster/slurm.yaml").executor == "slurm"
+    slurm = hpc.load_cluster_settings(ROOT / "config/cluster/slurm.yaml", check_cluster=False)
+    assert slurm.executor == "slurm" and slurm.gpus_per_task == 1
+    ci = hpc.load_cluster_settings(ROOT / "config/cluster/ci.yaml", check_cluster=False)
+    assert ci.executor == "slurm" and ci.gpus_per_task == 0  # the CPU-only/test cluster file
 
 
 @pytest.mark.parametrize("raw, key, allowed", [
@@ -75,6 +79,98 @@ def test_unknown_key_lists_allowed_keys(tmp_path):
         hpc.load_cluster_settings(tmp_path / "missing.yaml")
     with pytest.raises(ClusterSettingsError, match="executor"):
         ClusterSettings(executor="condor")
+
+
+# ------------------------------------------------------------------------------ fake SLURM tools
+def _fake_tools(tmp_path, monkeypatch, **scripts: str) -> Path:
+    """Shell scripts as SLURM's tools, first on PATH; real ones not given fail (exit 1)."""
+    k = len(list(tmp_path.glob("bin*")))
+    bin_dir = tmp_path / f"bin{k}"
+    bin_dir.mkdir()
+    for tool, body in scripts.items():
+        (bin_dir / tool).write_text("#!/bin/sh\n" + body + "\n")
+        (bin_dir / tool).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    for tool in ("sinfo", "sacct", "squeue", "scontrol", "sbatch"):
+        if tool not in scripts and shutil.which(tool) not in (None, str(bin_dir / tool)):
+            (bin_dir / tool).write_text("#!/bin/sh\nexit 1\n")  # hide a real one
+            (bin_dir / tool).chmod(0o755)
+    hpc.settings._sinfo_partitions_gres.cache_clear()
+    return bin_dir
+
+
+SINFO = "printf 'debug*|(null)\\ncpu|(null)\\ngpu|gpu:a100:4(S:0-1)\\n'"
+
+
+def test_gpus_on_a_partition_without_gpus_fail_early_naming_the_cpu_cluster_file(tmp_path,
+                                                                                 monkeypatch):
+    _fake_tools(tmp_path, monkeypatch, sinfo=SINFO)
+    with pytest.raises(ClusterSettingsError) as err:  # slurm.yaml: default partition, 1 GPU
+        hpc.load_cluster_settings(ROOT / "config/cluster/slurm.yaml")
+    msg = str(err.value)
+    assert msg.startswith(f"{ROOT / 'config/cluster/slurm.yaml'}: gpus_per_task is 1 but "
+                          "partition 'debug' of this SLURM cluster has no GPUs"), msg
+    assert "config/cluster/ci.yaml" in msg and "Invalid generic resource" in msg
+    gpu = ClusterSettings(executor="slurm", gpus_per_task=1, partition="cpu")
+    with pytest.raises(ClusterSettingsError, match="partition 'cpu'"):
+        hpc.check_gpus(gpu)
+    extra = ClusterSettings(executor="slurm", slurm_additional_parameters={"gres": "gpu:1"})
+    with pytest.raises(ClusterSettingsError, match="slurm_additional_parameters has gres: gpu:1"):
+        hpc.check_gpus(extra)
+    with pytest.raises(ClusterSettingsError, match="has no GPUs"):  # and before any sbatch
+        run_tasks(run_toy, [Toy("x", 1, str(tmp_path))], gpu, tmp_path / "logs", name=_name)
+    for fine in (ClusterSettings(executor="slurm", gpus_per_task=2, partition="gpu"),
+                 ClusterSettings(executor="slurm", gpus_per_task=1, partition="no_such"),
+                 ClusterSettings(executor="slurm", gpus_per_task=0),
+                 ClusterSettings(executor="local", gpus_per_task=1)):
+        hpc.check_gpus(fine)
+    assert hpc.load_cluster_settings(ROOT / "config/cluster/ci.yaml").gpus_per_task == 0
+
+
+def test_gpu_check_is_skipped_without_a_working_sinfo(tmp_path, monkeypatch):
+    gpu = ClusterSettings(executor="slurm", gpus_per_task=1)
+    _fake_tools(tmp_path, monkeypatch)  # no sinfo (a real one, if any, fails)
+    hpc.check_gpus(gpu)
+    _fake_tools(tmp_path, monkeypatch, sinfo="echo 'slurm_load_partitions: Unable to contact "
+                                             "slurm controller' >&2; exit 1")
+    hpc.check_gpus(gpu)
+    assert hpc.load_cluster_settings(ROOT / "config/cluster/slurm.yaml").gpus_per_task == 1
+
+
+def test_slurm_state_from_sacct_else_squeue_else_scontrol(tmp_path, monkeypatch):
+    _fake_tools(tmp_path, monkeypatch,
+                sacct="printf '7_0|COMPLETED\\n7_1|CANCELLED by 0\\n'")
+    assert hpc.slurm_state("7_1") == ("CANCELLED by 0", "sacct")
+    no_record = "exit 0"  # sacct answers, but has no record (accounting lag or disabled)
+    _fake_tools(tmp_path, monkeypatch, sacct=no_record, squeue="echo '7_1|OUT_OF_MEMORY'")
+    assert hpc.slurm_state("7_1") == ("OUT_OF_MEMORY", "squeue")
+    _fake_tools(tmp_path, monkeypatch, sacct=no_record, squeue="exit 1",
+                scontrol="echo 'JobId=8 ArrayJobId=7 ArrayTaskId=1 JobState=NODE_FAIL Reason=x'")
+    assert hpc.slurm_state("7_1") == ("NODE_FAIL", "scontrol")
+    _fake_tools(tmp_path, monkeypatch)
+    assert hpc.slurm_state("7_1") is None
+    from greenbench.hpc.run import _unfinished_error
+    assert _unfinished_error("CANCELLED by 0", "sacct").startswith(
+        "did not finish: CANCELLED by 0 (SLURM state from sacct): cancelled")
+    assert "raise mem_gb" in _unfinished_error("OUT_OF_MEMORY", "squeue")
+    assert "raise timeout_min or max_requeue" in _unfinished_error("TIMEOUT", "sacct")
+    assert _unfinished_error("INTERRUPTED", "submitit") == (
+        "did not finish: INTERRUPTED (state from submitit)")
+
+
+def test_one_task_is_submitted_as_a_job_array(tmp_path, monkeypatch):
+    """submitit alone sends a one-element submit_array as a plain job (no --array)."""
+    from greenbench.hpc.run import _make_executor
+
+    fake = 'cp "$1" "$(dirname "$0")/script.sh"; echo "Submitted batch job 42"'
+    sbatch = _fake_tools(tmp_path, monkeypatch, sbatch=fake)
+    ex = _make_executor(ClusterSettings(executor="slurm", array_parallelism=4), "slurm",
+                        tmp_path / "sub", "gb-one")
+    (job,) = ex.submit_array([hpc.TaskRunner(run_toy, Toy("one", 1, str(tmp_path)), None)])
+    assert job.job_id == "42_0"
+    script = (sbatch / "script.sh").read_text()
+    assert "#SBATCH --array=0-0%1" in script and "%A_%a" in script, script
+    assert job.paths.submitted_pickle.is_file()  # where the array element looks for its task
 
 
 def test_auto_executor_is_slurm_exactly_when_srun_is_on_path(tmp_path, monkeypatch):

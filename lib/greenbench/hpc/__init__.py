@@ -21,17 +21,19 @@ from greenbench.hpc.run import (
     new_run_folder,
     run_tasks,
     safe_name,
+    slurm_state,
 )
 from greenbench.hpc.settings import (
     EXECUTORS,
     ClusterSettings,
     ClusterSettingsError,
+    check_gpus,
     chunks,
     load_cluster_settings,
 )
 
 __all__ = [
     "EXECUTORS", "ClusterSettings", "ClusterSettingsError", "RunReport", "SubmissionError",
-    "TaskFailure", "TaskRunner", "TasksFailedError", "chunks", "load_cluster_settings",
-    "new_run_folder", "run_tasks", "safe_name",
+    "TaskFailure", "TaskRunner", "TasksFailedError", "check_gpus", "chunks",
+    "load_cluster_settings", "new_run_folder", "run_tasks", "safe_name", "slurm_state",
 ]

@@ -8,15 +8,21 @@ resumes when called again.
 * ``local`` (default): each task in its own subprocess (submitit ``LocalExecutor``), at most
   ``array_parallelism`` at a time;
 * ``debug``: in this process, one after another (for pdb and profilers);
-* ``slurm``: one SLURM job array for all tasks (``sbatch --array=0-{n-1}%{array_parallelism}``);
+* ``slurm``: one SLURM job array for all tasks (``sbatch --array=0-{n-1}%{array_parallelism}``),
+  also for a single task (``--array=0-0``; submitit alone would send it as a plain job);
 * ``auto``: ``slurm`` when ``srun`` is on ``PATH``, else ``local``.
 
 Tasks for which ``done(task)`` is true are not submitted (a rerun resubmits only unfinished
 work). A task that times out or is preempted is requeued by submitit (:class:`TaskRunner` is
 ``Checkpointable``) and resumes from its checkpoint file; the checkpoint is removed once the task
 succeeded. A task that raises is reported by name with the path of its log, while the results of
-the other tasks are kept (:class:`RunReport`). A submission error (``sbatch`` refusing the array)
-raises :class:`SubmissionError` carrying ``sbatch``'s own message, before any task ran.
+the other tasks are kept (:class:`RunReport`); a task that ended without a result (cancelled,
+out of memory, node failure, time limit hit too often) is reported with its SLURM state from
+``sacct`` (else ``squeue``/``scontrol``, else submitit's). A submission error (``sbatch``
+refusing the array) raises :class:`SubmissionError` carrying ``sbatch``'s own message, before any
+task ran; GPUs requested from a partition without any raise
+:class:`~greenbench.hpc.settings.ClusterSettingsError` before submitting
+(:func:`~greenbench.hpc.settings.check_gpus`).
 
 No orphans (:mod:`greenbench.hpc.watchdog`): under Snakemake the calling process stops, cancelling
 its tasks, when the Snakemake that started it is gone (even after ``kill -9``); local task
@@ -36,20 +42,24 @@ import logging
 import math
 import os
 import re
+import shutil
 import signal
+import subprocess
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import submitit
-from submitit.core.utils import FailedJobError, UncompletedJobError
+from submitit.core.utils import DelayedSubmission, FailedJobError, JobPaths, UncompletedJobError
+from submitit.slurm.slurm import SlurmJob
 
 from greenbench.hpc import watchdog
-from greenbench.hpc.settings import ClusterSettings
+from greenbench.hpc.settings import ClusterSettings, check_gpus
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -245,6 +255,8 @@ def run_tasks(fn: Callable[[T, str | None], R], tasks: Sequence[T], settings: Cl
 
     failures: list[TaskFailure] = []
     job_ids: list[str] = []
+    if todo and executor == "slurm":
+        check_gpus(settings)  # GPUs asked of a partition that has none: say so, submit nothing
     if todo:
         LOG.info("running %d task(s) with the %s executor; submitit folder %s",
                  len(todo), executor, folder)
@@ -285,7 +297,7 @@ def _make_executor(settings: ClusterSettings, executor: str, folder: Path, job_n
         ex.update_parameters(timeout_min=settings.timeout_min, gpus_per_node=settings.gpus_per_task,
                              signal_delay_s=settings.signal_delay_s)
         return ex
-    ex = submitit.SlurmExecutor(folder, max_num_timeout=settings.max_requeue)
+    ex = _SlurmArrayExecutor(folder, max_num_timeout=settings.max_requeue)
     params: dict[str, Any] = dict(
         job_name=job_name, time=math.ceil(settings.timeout_min), nodes=1, ntasks_per_node=1,
         cpus_per_task=settings.cpus_per_task, signal_delay_s=settings.signal_delay_s,
@@ -303,6 +315,34 @@ def _make_executor(settings: ClusterSettings, executor: str, folder: Path, job_n
         params["additional_parameters"] = dict(settings.slurm_additional_parameters)
     ex.update_parameters(**params)
     return ex
+
+
+class _SlurmArrayExecutor(submitit.SlurmExecutor):
+    """submitit's ``SlurmExecutor`` whose ``submit_array`` always submits a job array.
+
+    submitit sends a one-element ``submit_array`` as a plain job; training is documented (and
+    monitored, ``sacct -j <id>_<k>``, ``scancel <id>``) as one array per training job, so one
+    task goes out as ``--array=0-0%1`` too. The rest is submitit's own array branch."""
+
+    def _internal_process_submissions(self, delayed_submissions: list[DelayedSubmission]
+                                      ) -> list[Any]:
+        if len(delayed_submissions) != 1:
+            return super()._internal_process_submissions(delayed_submissions)
+        folder = JobPaths.get_first_id_independent_folder(self.folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        (delayed,) = delayed_submissions
+        pickle_path = folder / f"{uuid.uuid4().hex}.pkl"
+        delayed.set_timeout(self.parameters.get("time", 5), self.max_num_timeout)
+        delayed.dump(pickle_path)
+        array_ex = submitit.SlurmExecutor(self.folder, self.max_num_timeout)
+        array_ex.update_parameters(**self.parameters)
+        array_ex.parameters["map_count"] = 1  # -> --array=0-0%1, logs %A_%a
+        self._throttle()
+        first = array_ex._submit_command(self._submitit_command_str)
+        job: SlurmJob = SlurmJob(folder=self.folder, job_id=f"{first.job_id}_0",
+                                 tasks=list(range(first.num_tasks)))
+        job.paths.move_temporary_file(pickle_path, "submitted_pickle")
+        return [job]
 
 
 @contextlib.contextmanager
@@ -393,9 +433,8 @@ def _submit_and_wait(runner: Callable[[T], TaskRunner], todo: list[T], name: Cal
                     raise SubmissionError(f"sbatch refused the job array {job_name!r} "
                                           f"({len(queue)} tasks): {str(exc).strip()}") from exc
                 job_ids.append(jobs[0].job_id.split("_")[0])
-                LOG.info("submitted SLURM %s %s: %d task(s), at most %d at a time",
-                         "job array" if len(jobs) > 1 else "job", job_ids[-1], len(jobs),
-                         settings.array_parallelism)
+                LOG.info("submitted SLURM job array %s: %d task(s), at most %d at a time",
+                         job_ids[-1], len(jobs), settings.array_parallelism)
                 now = time.perf_counter()
                 active = [(t, j, r, now) for t, j, r in zip(queue, jobs, runners, strict=True)]
                 queue = []
@@ -410,7 +449,7 @@ def _submit_and_wait(runner: Callable[[T], TaskRunner], todo: list[T], name: Cal
             still = []
             for t, job, r, t0 in active:
                 if job.done():
-                    _collect(job, r, name(t), t0, results, failures)
+                    _collect(job, r, name(t), t0, results, failures, executor)
                 else:
                     still.append((t, job, r, t0))
             active = still
@@ -426,7 +465,7 @@ def _submit_and_wait(runner: Callable[[T], TaskRunner], todo: list[T], name: Cal
 
 
 def _collect(job: Any, r: TaskRunner, task_name: str, t0: float, results: dict,
-             failures: list[TaskFailure]) -> None:
+             failures: list[TaskFailure], executor: str = "local") -> None:
     exc = job.exception()
     if exc is None:
         results[task_name] = job.result()
@@ -434,7 +473,72 @@ def _collect(job: Any, r: TaskRunner, task_name: str, t0: float, results: dict,
         LOG.info("task %s done (job %s) after %.1fs", task_name, job.job_id,
                  time.perf_counter() - t0)
         return
-    failures.append(TaskFailure(task_name, _short_error(exc), str(job.paths.stderr), job.job_id))
+    if isinstance(exc, UncompletedJobError) and not isinstance(exc, FailedJobError):
+        # ended without a result and without a Python error (cancelled, killed): say how
+        state, source = (slurm_state(job.job_id) if executor == "slurm" else None) or (
+            _submitit_state(job), "submitit")
+        error = _unfinished_error(state, source)
+    else:
+        error = _short_error(exc)
+    failures.append(TaskFailure(task_name, error, str(job.paths.stderr), job.job_id))
+
+
+# What a user can do about a task that ended without a result, by (base) SLURM state.
+_STATE_HINTS = {
+    "CANCELLED": "cancelled (scancel, an administrator or a dependency); a rerun resubmits it",
+    "TIMEOUT": "hit its time limit more often than max_requeue allows; raise timeout_min or "
+               "max_requeue, a rerun resumes it from its checkpoint",
+    "OUT_OF_MEMORY": "ran out of memory; raise mem_gb in the cluster file and rerun",
+    "NODE_FAIL": "its node failed; a rerun resubmits it (from its checkpoint)",
+    "PREEMPTED": "preempted more often than max_requeue allows; a rerun resumes it",
+    "BOOT_FAIL": "its node failed to boot; a rerun resubmits it",
+    "DEADLINE": "reached its deadline; a rerun resubmits it",
+}
+
+
+def _unfinished_error(state: str, source: str) -> str:
+    """``did not finish: CANCELLED by 0 (SLURM state from sacct): cancelled (...)``."""
+    hint = _STATE_HINTS.get(state.split()[0].rstrip("+") if state.strip() else "")
+    where = "SLURM state from " + source if source != "submitit" else "state from submitit"
+    return f"did not finish: {state} ({where})" + (f": {hint}" if hint else "")
+
+
+def slurm_state(job_id: str, timeout_s: float = 15.0) -> tuple[str, str] | None:
+    """The SLURM state of a job or array element (``"12_3"``) and where it came from:
+    ``sacct`` (accounting, the last run of a requeued job), else ``squeue``, else
+    ``scontrol show job`` (both know a job only for ``MinJobAge`` after it ended); ``None``
+    when none of them knows it. The state is as the tool writes it, e.g. ``CANCELLED by 0``."""
+    queries = (
+        ("sacct", ["sacct", "-j", job_id, "-X", "-n", "-P", "-o", "JobID,State"]),
+        ("squeue", ["squeue", "-h", "-t", "all", "-j", job_id, "-o", "%i|%T"]),
+        ("scontrol", ["scontrol", "-o", "show", "job", job_id]),
+    )
+    for tool, cmd in queries:
+        if shutil.which(cmd[0]) is None:
+            continue
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if out.returncode != 0:
+            continue
+        if tool == "scontrol":
+            m = re.search(r"\bJobState=(\S+)", out.stdout)
+            if m:
+                return m.group(1), tool
+            continue
+        rows = [ln.split("|", 1) for ln in out.stdout.splitlines() if "|" in ln]
+        states = [st.strip() for jid, st in rows if jid.strip() == job_id and st.strip()]
+        if states:
+            return states[-1], tool
+    return None
+
+
+def _submitit_state(job: Any) -> str:
+    try:
+        return str(job.state)
+    except Exception:  # noqa: BLE001 - the state is only for the message
+        return "UNKNOWN"
 
 
 def _short_error(exc: BaseException) -> str:

@@ -3,13 +3,16 @@
 The settings say where and how tasks run (executor, partition, GPUs, time limit, array
 parallelism, chunk size), never what they compute: they are kept out of the study config and
 are not a rerun trigger. A bad file fails with an error naming the file, the key and what is
-allowed.
+allowed; so does a file that asks for GPUs on a SLURM cluster whose partition has none
+(:func:`check_gpus`, when ``sinfo`` answers), before any job runs.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
+import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
@@ -125,14 +128,94 @@ def _validate(s: Any, source: str) -> None:
                   "a mapping sbatch-option -> value, e.g. {constraint: a100, gres: 'gpu:1'}")
 
 
-def load_cluster_settings(path: str | os.PathLike) -> ClusterSettings:
-    """Read and validate a cluster settings file (YAML); errors name the file and the key."""
+def load_cluster_settings(path: str | os.PathLike, *, check_cluster: bool = True
+                          ) -> ClusterSettings:
+    """Read and validate a cluster settings file (YAML); errors name the file and the key.
+
+    With ``check_cluster`` (default) also :func:`check_gpus`: GPUs requested under the SLURM
+    executor from a partition that has none fail here, before any job runs."""
     if not Path(path).is_file():
         raise ClusterSettingsError(f"cluster settings file {path} does not exist "
                                    "(see config/cluster/*.yaml)")
     from greenbench.io import read_yaml  # lazily: task workers import hpc but need no h5py
 
-    return ClusterSettings.from_mapping(read_yaml(path), source=str(path))
+    settings = ClusterSettings.from_mapping(read_yaml(path), source=str(path))
+    if check_cluster:
+        check_gpus(settings, source=str(path))
+    return settings
+
+
+def _requested_gpus(s: ClusterSettings) -> str | None:
+    """How the settings ask for GPUs (for the message), or None when they do not."""
+    if s.gpus_per_task > 0:
+        return f"gpus_per_task is {s.gpus_per_task}"
+    for key, value in s.slurm_additional_parameters.items():
+        k = key.replace("-", "_")
+        if (k == "gres" and "gpu" in str(value)) or (k.startswith("gpu") and value):
+            return f"slurm_additional_parameters has {key}: {value}"
+    return None
+
+
+def check_gpus(settings: ClusterSettings, source: str = "cluster settings") -> None:
+    """Fail early when the SLURM executor would ask for GPUs that the partition does not have.
+
+    Under the ``slurm`` executor (``auto`` resolving to it) with ``gpus_per_task > 0`` (or a
+    GPU ``gres``/``gpus*`` in ``slurm_additional_parameters``), asks ``sinfo`` for the generic
+    resources of the partition (``partition``, else the cluster's default one). When no node of
+    it has a ``gpu`` resource, raises :class:`ClusterSettingsError` naming the file, the
+    partition and what to use instead; ``sbatch`` would otherwise refuse each training array
+    with ``Invalid generic resource (gres) specification`` only once training is reached.
+    Skipped (passes) when ``sinfo`` is absent, fails or does not know the partition: ``sbatch``
+    then has the last word. One ``sinfo`` call per process (cached)."""
+    wanted = _requested_gpus(settings)
+    if wanted is None or settings.resolved_executor() != "slurm":
+        return
+    found = partition_gres(settings.partition)
+    if found is None:
+        return
+    partition, gres = found
+    if any("gpu" in g for g in gres):
+        return
+    shown = ", ".join(sorted({"none" if g == "(null)" else g for g in gres}))
+    raise ClusterSettingsError(
+        f"{source}: {wanted} but partition {partition!r} of this SLURM cluster has no GPUs "
+        f"(sinfo reports its generic resources as: {shown}); sbatch would refuse every "
+        "training array with 'Invalid generic resource (gres) specification'. On a CPU-only "
+        "or test cluster use config/cluster/ci.yaml (--config cluster=config/cluster/ci.yaml) "
+        "or set gpus_per_task: 0; else choose a partition with GPUs (key partition).")
+
+
+def partition_gres(partition: str | None) -> tuple[str, tuple[str, ...]] | None:
+    """``(partition, generic resources of its nodes)`` from ``sinfo`` (``"(null)"``: none);
+    ``partition=None`` is the cluster's default partition. ``None`` when ``sinfo`` is absent,
+    fails, or lists no such partition."""
+    rows = _sinfo_partitions_gres()
+    if rows is None:
+        return None
+    if partition is None:
+        defaults = [p for p, _ in rows if p.endswith("*")]
+        if not defaults:
+            return None
+        partition = defaults[0]
+    name = partition.rstrip("*")
+    gres = tuple(g for p, g in rows if p.rstrip("*") == name)
+    return (name, gres) if gres else None
+
+
+@functools.cache
+def _sinfo_partitions_gres() -> tuple[tuple[str, str], ...] | None:
+    if shutil.which("sinfo") is None:
+        return None
+    try:
+        out = subprocess.run(["sinfo", "-h", "-o", "%P|%G"], capture_output=True, text=True,
+                             timeout=15)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None
+    rows = tuple(tuple(ln.strip().split("|", 1)) for ln in out.stdout.splitlines()
+                 if "|" in ln)
+    return rows  # type: ignore[return-value]
 
 
 def chunks(members: Sequence[T], size: int) -> list[tuple[T, ...]]:

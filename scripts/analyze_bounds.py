@@ -19,7 +19,7 @@ def main(cfg: AnalysisConfig, crossval: str, datasets: dict, linear_model: str |
     t0 = time.perf_counter()
     parts = dict(zip(cfg.resolutions, linear_parts, strict=True)) if linear_model else {}
     ds = bounds_dataset(datasets, crossval, linear_model, parts, cfg)
-    write_netcdf(ds, out)
+    write_netcdf(ds, out, kind="bounds")
     z = abs(ds.measured_z).max().item()
     logging.info("wrote %s: linear model %r, max |z| = %.2f, bound holds in all cells: %s, "
                  "in %.1fs", out, linear_model, z, bool(ds.bound_holds.all()),

@@ -19,7 +19,7 @@ def main(cfg: AnalysisConfig, datasets: dict, fd: tuple | None, pinn: tuple | No
          quantity: str, out: str, entries: dict) -> None:
     t0 = time.perf_counter()
     ds = convergence_dataset(datasets, fd, pinn, quantity, cfg, entries)
-    write_netcdf(ds, out)
+    write_netcdf(ds, out, kind="convergence")
     logging.info("wrote %s in %.1fs; fitted FD rates (learned):\n%s", out,
                  time.perf_counter() - t0, ds.fd_rate.to_pandas().to_string())
 

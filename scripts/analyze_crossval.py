@@ -18,7 +18,7 @@ from greenbench.logs import log_to
 def main(cfg: AnalysisConfig, evaluations: list[str], out: str) -> None:
     t0 = time.perf_counter()
     cv = crossval_dataset(evaluations, cfg)
-    write_netcdf(cv, out)
+    write_netcdf(cv, out, kind="crossval")
     logging.info("wrote %s: models %s, %d missing and %d diverged members, in %.1fs", out,
                  list(cv.model.values), int(cv.missing.sum()), int(cv.diverged.sum()),
                  time.perf_counter() - t0)

@@ -22,7 +22,7 @@ def main(cfg: AnalysisConfig, model: str, entry: dict, N: int, metrics: str, dat
          out: str):
     t0 = time.perf_counter()
     ds = evaluate_model(model, N, metrics, datasets, cfg, entry)
-    write_netcdf(ds, out)
+    write_netcdf(ds, out, kind="evaluate")
     logging.info("wrote %s: %s at N=%d, %d missing member(s), %d diverged, in %.1fs", out, model,
                  N, int(ds.missing.sum()), int(ds.diverged.sum()), time.perf_counter() - t0)
 

@@ -19,8 +19,8 @@ def main(cfg: AnalysisConfig, evaluations: list[str], out: str, fields_out: dict
     t0 = time.perf_counter()
     ds, fields = greens_datasets(evaluations, cfg)
     for N, path in fields_out.items():
-        write_netcdf(fields[N], path)
-    write_netcdf(ds, out)
+        write_netcdf(fields[N], path, kind="greens_fields")
+    write_netcdf(ds, out, kind="greens")
     logging.info("wrote %s and %d field files in %.1fs", out, len(fields),
                  time.perf_counter() - t0)
 

@@ -17,7 +17,7 @@ from greenbench.logs import log_to
 def main(cfg: AnalysisConfig, datasets: dict, out: str) -> None:
     t0 = time.perf_counter()
     ds = quantity_dataset(datasets, cfg)
-    write_netcdf(ds, out)
+    write_netcdf(ds, out, kind="quantity")
     logging.info("wrote %s: models %s on %s at N=%d, sizes %s (dropped %s), in %.1fs", out,
                  list(ds.quantity_model.values), cfg.quantity_space, cfg.quantity_N,
                  list(ds.sample_size.values), list(cfg.dropped_sample_sizes),

@@ -58,7 +58,7 @@ def main(p: dict, out: str, log_dir: str, cluster_file: str) -> None:
     report.raise_for_failures("training task")
     ds = train.metrics_dataset(p["model"], p["entry"], int(p["N"]), p["pde"],
                                [report.results[t.name] for t in tasks])
-    io.write_netcdf(ds, out)
+    io.write_netcdf(ds, out, kind="metrics")
     logging.info("wrote %s (submitit folder %s, jobs %s)", out, report.folder,
                  ", ".join(report.job_ids) or "none")
 

@@ -395,8 +395,20 @@ def check_dataset(path: str | os.PathLike, expect: Mapping[str, object] | None =
 
 
 # ------------------------------------------------------------------------------ netCDF
-def write_netcdf(ds, path: str | os.PathLike) -> None:
-    """Write an ``xarray.Dataset`` atomically with the h5netcdf engine."""
+def write_netcdf(ds, path: str | os.PathLike, kind: str | None = None) -> None:
+    """Write an ``xarray.Dataset`` atomically with the h5netcdf engine.
+
+    ``kind`` (a results-file kind of :mod:`greenbench.results_contract`: ``crossval``,
+    ``metrics``, ...; every workflow writer passes one): ``units`` and ``long_name`` are
+    attached to every variable and coordinate from the contract table first, and a variable
+    the table does not know, or a required one that is absent, is refused
+    (:class:`~greenbench.results_contract.ResultsContractError` naming ``path``, the variable
+    and where to add it) before anything is written. ``None``: written as given (tests,
+    scratch files)."""
+    if kind is not None:
+        from greenbench.results_contract import apply_contract
+
+        ds = apply_contract(ds, kind, path)
     with atomic_path(path) as tmp:
         ds.to_netcdf(tmp, engine="h5netcdf")
 

@@ -36,4 +36,4 @@ rule all:
     default_target: True
     input:
         rules.report.output[0],
-        all_training(),
+        STUDY.training_targets(),

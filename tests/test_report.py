@@ -40,6 +40,17 @@ CLASSES = {"linear": "linear", "mlp": "mlp", "fno": "fno", "fd": "fd", "pinn": "
 RES, SEEDS = [16, 32], [0, 1]
 
 
+def expected(classes: dict[str, str], names=NAMES, res=RES, seeds=SEEDS, **design) -> Expected:
+    """The study of ``classes`` on the spaces ``names``, built (as the report builds it) from a
+    validated config."""
+    families = {fam: [int(s[len(fam):]) for s in names if s.startswith(fam)]
+                for fam in ("poly", "cos", "sin")}
+    return Expected.from_config(validate_config(
+        {"spaces": {**families, "fem": "fem" in names}, "resolutions": list(res),
+         "train_seeds": list(seeds), "models": {m: {"class": c} for m, c in classes.items()},
+         **design}))
+
+
 def study_config() -> dict:
     return validate_config({"spaces": SPACES, "resolutions": RES, "train_seeds": SEEDS,
                             "models": {m: {"class": c} for m, c in CLASSES.items()}})
@@ -190,35 +201,34 @@ def test_results_from_another_config_are_refused(tmp_path):
     other = validate_config({"spaces": {"sin": [1, 2, 8], "poly": [1, 2, 8], "cos": [1, 2],
                                         "fem": False}, "resolutions": RES,
                              "train_seeds": SEEDS, "models": {"linear": {"class": "linear"}}})
-    with pytest.raises(ResultsMismatchError, match=r"crossval\.nc is from another config: "
-                                                   r"train_space \['fem'\] not in"):
+    with pytest.raises(ResultsMismatchError, match=r"crossval\.nc: results from another config "
+                                                   r"\(train_space differs: unexpected \['fem'\]"):
         build_report(tmp_path / "r.html", config=other, results=paths, figures=[])
     wider = validate_config({**study_config(), "spaces": {**SPACES, "cos": [1, 2, 8]}})
-    with pytest.raises(ResultsMismatchError, match=r"train_space \['cos8'\] of this study "
-                                                   r"absent"):
+    with pytest.raises(ResultsMismatchError, match=r"train_space differs: missing \['cos8'\]"):
         build_report(tmp_path / "r.html", config=wider, results=paths, figures=[])
     coarse = validate_config({**study_config(), "resolutions": [16, 64]})
-    with pytest.raises(ResultsMismatchError, match=r"resolution \['32'\] not in"):
+    with pytest.raises(ResultsMismatchError, match=r"resolution differs: unexpected \[32\], "
+                                                   r"missing \[64\].*rerun the analysis"):
         build_report(tmp_path / "r.html", config=coarse, results=paths, figures=[])
     assert not (tmp_path / "r.html").exists()
 
 
 def test_gaps_name_missing_seed_and_resolution():
     r = synthetic_results(NAMES, RES, SEEDS, {"linear": "linear"})
-    ex = Expected("poisson1d", {"linear": "linear"}, tuple(NAMES), (16, 32, 64), (0, 1, 2))
+    ex = expected({"linear": "linear"}, res=(16, 32, 64), seeds=(0, 1, 2))
     gaps = find_gaps({"crossval": r["crossval"]}, ex)
     whats = {(g.kind, g.what) for g in gaps}
     assert ("resolution", "linear N=64") in whats and ("seed", "linear seed 2") in whats
     cv = r["crossval"].copy(deep=True)
     cv["missing"].loc[dict(model="linear", seed=1)] = True
-    gaps = find_gaps({"crossval": cv}, Expected("poisson1d", {"linear": "linear"},
-                                                tuple(NAMES), tuple(RES), tuple(SEEDS)))
+    gaps = find_gaps({"crossval": cv}, expected({"linear": "linear"}))
     assert [(g.kind, g.what) for g in gaps] == [("seed", "linear seed 1")]
 
 
 def test_linear_block_verdict_follows_the_cells():
     r = synthetic_results(NAMES, RES, SEEDS, {"linear": "linear"})
-    ex = Expected("poisson1d", {"linear": "linear"}, tuple(NAMES), tuple(RES), tuple(SEEDS))
+    ex = expected({"linear": "linear"})
     assert linear_blocks(Evidence(ex, r["crossval"])).verdict == "reproduced"
     # same-family cells per resolution: poly 3x3 + cos 2x2 + sin 3x3 = 22; 44 in all
     cv = r["crossval"].copy(deep=True)
@@ -235,7 +245,7 @@ def test_linear_block_verdict_follows_the_cells():
 
 def test_mlp_verdict_needs_a_fitted_model():
     r = synthetic_results(NAMES, RES, SEEDS, {"mlp": "mlp"})
-    ex = Expected("poisson1d", {"mlp": "mlp"}, tuple(NAMES), tuple(RES), tuple(SEEDS))
+    ex = expected({"mlp": "mlp"})
     assert mlp_diagonal(Evidence(ex, r["crossval"])).verdict == "reproduced"
     cv = r["crossval"].copy(deep=True)
     cv["mse"][:] = 1e-3                     # as bad on its own space as anywhere: no fit
@@ -249,7 +259,7 @@ def test_mlp_verdict_needs_a_fitted_model():
 
 
 def test_findings_without_results_are_not_measurable():
-    ex = Expected("poisson1d", {}, tuple(NAMES), tuple(RES), tuple(SEEDS))
+    ex = expected({})
     found = all_findings(Evidence(ex))
     assert len(found) == 19
     assert {f.verdict for f in found} == {"not measurable"}
@@ -339,7 +349,7 @@ def test_report_rules_build_the_report_with_a_missing_model(tmp_path, repo_root)
     given); every figure is drawn and embedded; the report names the missing model."""
     import yaml
 
-    from greenbench.analysis.config import study_hash
+    from greenbench.provenance import study_hash
 
     classes = {"linear": "linear", "mlp": "mlp", "fd": "fd"}
     study = {"spaces": SPACES, "resolutions": RES, "train_seeds": SEEDS,
@@ -382,7 +392,7 @@ def test_findings_survive_any_absent_variable(corrupt):
     """No results variable is load-bearing for the build: with any one of them NaN or absent,
     every claim still gets a verdict (possibly 'not measurable'), never an exception."""
     r = synthetic_results(NAMES, RES, SEEDS, CLASSES)
-    ex = Expected("poisson1d", CLASSES, tuple(NAMES), tuple(RES), tuple(SEEDS))
+    ex = expected(CLASSES)
     files = {"crossval": r["crossval"], "bounds": r["bounds"], "convergence": r["convergence"],
              "greens": r["greens"], "fields": r["greens_fields"][32]}
     for key, ds in files.items():
@@ -405,11 +415,10 @@ def test_fem_stencil_verdict_separates_learning_from_locality():
     names = ["poly1", "sin1", "fem"]
     r = synthetic_results(names, [16, 32], [0], {"linear": "linear"})
     fields = r["greens_fields"][32]
-    consistent = Expected("poisson1d", {"linear": "linear"}, tuple(names), (16, 32), (0,))
+    consistent = expected({"linear": "linear"}, names, (16, 32), (0,))
     f = fem_stencil(Evidence(consistent, fields=fields))
     assert f.verdict == "partly reproduced" and "beyond distance 1 7.5e-01" in f.measured
-    lumped = Expected("poisson1d", {"linear": "linear"}, tuple(names), (16, 32), (0,),
-                      fem_mass="lumped")
+    lumped = expected({"linear": "linear"}, names, (16, 32), (0,), fem_mass="lumped")
     exact = fields.copy(deep=True)
     exact["G_hat"].loc[dict(model="linear", train_space="fem")] = fields["G"].values
     assert fem_stencil(Evidence(lumped, fields=exact)).verdict == "reproduced"

@@ -11,12 +11,14 @@ values. Defaults from the schema are filled in.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import os
 import re
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import yaml
@@ -33,6 +35,24 @@ def load_schema(path: str | Path | Traversable = SCHEMA_PATH) -> dict:
     """The config schema as a dict: the packaged one by default, or the YAML file ``path``."""
     source = Path(path) if isinstance(path, str | os.PathLike) else path
     return yaml.safe_load(source.read_text(encoding="utf-8"))
+
+
+@functools.cache
+def _packaged_schema() -> dict:
+    return load_schema()
+
+
+def schema_default(key: str) -> Any:
+    """The schema's default of the dotted config ``key`` (``"analysis.scorecard.small_factor"``):
+    the one place a default is written. Raise ``KeyError`` when the key has none."""
+    sub: dict = _packaged_schema()
+    for part in key.split("."):
+        sub = sub.get("properties", {}).get(part)
+        if sub is None:
+            raise KeyError(f"config key {key}: not in the schema")
+    if "default" not in sub:
+        raise KeyError(f"config key {key}: the schema gives no default")
+    return copy.deepcopy(sub["default"])
 
 
 def _key(path) -> str:

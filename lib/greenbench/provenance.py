@@ -76,3 +76,10 @@ def data_hash(config: dict) -> str:
     """:func:`config_hash` of exactly the :data:`DATA_KEYS` of a validated study config: the
     ``config_hash`` attribute of every dataset of that study."""
     return config_hash({key: config[key] for key in DATA_KEYS})
+
+
+def study_hash(config: dict) -> str:
+    """The study's hash: :func:`config_hash` of the validated config without ``cluster`` (which
+    says where jobs run, not what the study is). The ``config_hash`` of the aggregated analysis
+    files, checked by the report."""
+    return config_hash({key: value for key, value in config.items() if key != "cluster"})

@@ -2,41 +2,28 @@
 # (one evaluation file per model and N), then aggregated into the benchmark (crossval.nc), the
 # Green's functions (greens.nc, greens/N{res}.nc), Thm 3.2 (bounds.nc) and Thm 3.1 with the
 # data-quantity study (convergence.nc). Layouts: docs/results_format.md.
-from greenbench.analysis.config import AnalysisConfig, step_params
+from greenbench.analysis.config import step_params
 
-ANALYSIS = analysis_params(config, CONFIG_HASH)
-AnalysisConfig.from_params(ANALYSIS)  # a bad analysis option fails before any job runs
+ANALYSIS = STUDY.analysis_params
+STUDY.analysis  # a bad analysis option fails before any job runs
 # The expensive per-model jobs are stamped with the hash of what determines them (the analysis
 # params), not of the whole config, so an unrelated config change does not rerun them; the
 # aggregating rules recompute it (AnalysisConfig.step_hash) to check their inputs.
 ANALYSIS_STEP = step_params(ANALYSIS)
 
 
-def model_entry(wildcards):
-    """The config entry of one model: the evaluation builds the modules from it and checks the
-    training files against it (only this model's, so another model's change reruns nothing).
-    """
-    return config["models"][wildcards.model]
-
-
-def parameter_entries():
-    """Config entries of the fd and pinn models the convergence analysis reads."""
-    names = [first_model_of_class(c) for c in ("fd", "pinn")]
-    return {m: config["models"][m] for m in names if m is not None}
-
-
 rule evaluate_model:
     input:
-        metrics="results/{pde}/train/{model}/N{res}/metrics.nc",
+        metrics=rules.train.output.metrics,
         datasets=datasets_at_resolution,
     output:
-        "results/{pde}/evaluate/{model}/N{res}.nc",
+        paths.evaluation(),
     log:
         "logs/{pde}/analysis/evaluate/{model}/N{res}.log",
     benchmark:
         "logs/{pde}/analysis/evaluate/{model}/N{res}.benchmark.tsv"
     wildcard_constraints:
-        model="|".join(analysis_operator_models()) or "(?!)",
+        model=paths.alternatives(STUDY.operator_models),
     conda:
         "../envs/greenbench.yaml"
     threads: 1
@@ -52,9 +39,9 @@ rule evaluate_model:
 
 rule crossval:
     input:
-        evaluations=evaluation_files(),
+        evaluations=STUDY.evaluations(),
     output:
-        "results/{pde}/crossval.nc",
+        paths.crossval(),
     log:
         "logs/{pde}/analysis/crossval.log",
     benchmark:
@@ -72,10 +59,10 @@ rule crossval:
 
 rule greens:
     input:
-        evaluations=evaluation_files(),
+        evaluations=STUDY.evaluations(),
     output:
-        greens="results/{pde}/greens.nc",
-        fields=expand("results/{{pde}}/greens/N{res}.nc", res=RESOLUTIONS),
+        greens=paths.greens(),
+        fields=[paths.greens_fields(res=n) for n in RESOLUTIONS],
     log:
         "logs/{pde}/analysis/greens.log",
     benchmark:
@@ -94,11 +81,11 @@ rule greens:
 
 rule bounds:
     input:
-        crossval="results/{pde}/crossval.nc",
-        datasets=all_datasets(),
+        crossval=rules.crossval.output[0],
+        datasets=STUDY.datasets(),
         linear=linear_evaluations(),
     output:
-        "results/{pde}/bounds.nc",
+        paths.bounds(),
     log:
         "logs/{pde}/analysis/bounds.log",
     benchmark:
@@ -111,7 +98,7 @@ rule bounds:
     params:
         analysis=ANALYSIS,
         datasets=dataset_map(),
-        linear_model=first_model_of_class("linear"),
+        linear_model=STUDY.first_of_class("linear"),
     script:
         "../../scripts/analyze_bounds.py"
 
@@ -120,7 +107,7 @@ rule data_quantity:
     input:
         datasets=quantity_datasets(),
     output:
-        "results/{pde}/quantity.nc",
+        paths.quantity(),
     log:
         "logs/{pde}/analysis/quantity.log",
     benchmark:
@@ -139,12 +126,12 @@ rule data_quantity:
 
 rule convergence:
     input:
-        datasets=all_datasets(),
+        datasets=STUDY.datasets(),
         fd=parameter_metrics("fd"),
         pinn=parameter_metrics("pinn"),
         quantity="results/{pde}/quantity.nc",
     output:
-        "results/{pde}/convergence.nc",
+        paths.convergence(),
     log:
         "logs/{pde}/analysis/convergence.log",
     benchmark:
@@ -157,8 +144,8 @@ rule convergence:
     params:
         analysis=ANALYSIS,
         datasets=dataset_map(),
-        fd_model=first_model_of_class("fd"),
-        pinn_model=first_model_of_class("pinn"),
-        entries=parameter_entries(),
+        fd_model=STUDY.first_of_class("fd"),
+        pinn_model=STUDY.first_of_class("pinn"),
+        entries=STUDY.parameter_entries(),
     script:
         "../../scripts/analyze_convergence.py"

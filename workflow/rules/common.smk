@@ -1,114 +1,72 @@
-# Helpers shared by all stages: the targets of the study and the params handed to scripts.
-from greenbench.analysis.config import study_hash
-from greenbench.provenance import data_hash
-from greenbench.spaces import space_names
+# Helpers shared by all stages. The study (greenbench.study.Study) is built once from the
+# validated config: its axes, enabled models, hashes, analysis settings and the path of every
+# file (greenbench.paths) come from it, so the rules and lib cannot disagree.
+import os
+import re
 
-PDE = config["pde"]
-SPACES = space_names(config["spaces"])
-RESOLUTIONS = sorted(config["resolutions"])
+from greenbench import paths
+from greenbench.analysis.config import analysis_params
+from greenbench.study import Study
+
+STUDY = Study.from_config(config)
+PDE = STUDY.pde
+SPACES = list(STUDY.spaces)
+RESOLUTIONS = list(STUDY.resolutions)
 # The study's hash (provenance of the analysis and report); `cluster` says where jobs run, not
 # what the study is, so switching cluster files changes nothing downstream.
-CONFIG_HASH = study_hash(config)
+CONFIG_HASH = STUDY.config_hash
 # The datasets depend on the data keys only (greenbench.provenance.DATA_KEYS): another model or
 # analysis option must not regenerate (and so retrain) anything.
-DATA_HASH = data_hash(config)
+DATA_HASH = STUDY.data_hash
 
 
 def dataset_path(space, res, pde=PDE):
-    return f"data/{pde}/{space}/N{res}.h5"
-
-
-def all_datasets():
-    return [dataset_path(s, n) for s in SPACES for n in RESOLUTIONS]
+    return paths.dataset(pde, space, res)
 
 
 def data_spec(wildcards):
     """The dataset's generation parameters, passed through params: so a change reruns it."""
-    return dict(
-        pde=wildcards.pde,
-        space=wildcards.space,
-        N=int(wildcards.res),
-        n_samples=config["n_samples"],
-        master_seed=config["seed"],
-        k=config["k"],
-        distribution=config["coefficients"]["distribution"],
-        scale=config["coefficients"]["scale"],
-        noise=config["noise"],
-        test_fraction=config["test_fraction"],
-        fem_mass=config["fem_mass"],
-    )
+    return STUDY.data_spec(wildcards.space, wildcards.res)
 
 
 # ---- analysis targets (workflow/rules/analyze.smk) ----
-from greenbench.analysis.config import (
-    PARAMETER_CLASSES,
-    analysis_params,
-    enabled_models,
-)
 
 
-def analysis_operator_models():
-    """Models evaluated by the cross-validation (every class but fd and pinn)."""
-    return [
-        m
-        for m, e in enabled_models(config).items()
-        if e["class"] not in PARAMETER_CLASSES
-    ]
-
-
-def first_model_of_class(cls):
-    """Name of the first enabled model of class ``cls``, or None."""
-    return next(
-        (m for m, e in enabled_models(config).items() if e["class"] == cls), None
-    )
-
-
-def training_metrics(model, res, pde=PDE):
-    return f"results/{pde}/train/{model}/N{res}/metrics.nc"
-
-
-def evaluation_path(model, res, pde=PDE):
-    return f"results/{pde}/evaluate/{model}/N{res}.nc"
-
-
-def evaluation_files():
-    return [
-        evaluation_path(m, n) for m in analysis_operator_models() for n in RESOLUTIONS
-    ]
+def model_entry(wildcards):
+    """The config entry of one model: the evaluation builds the modules from it and checks the
+    training files against it (only this model's, so another model's change reruns nothing).
+    """
+    return STUDY.entries[wildcards.model]
 
 
 def dataset_map():
     """{N: {space: path}} of every dataset (passed as params, the same paths as input)."""
-    return {int(n): {s: dataset_path(s, n) for s in SPACES} for n in RESOLUTIONS}
+    return STUDY.dataset_map()
 
 
 def datasets_at_resolution(wildcards):
-    return [dataset_path(s, wildcards.res) for s in SPACES]
+    return STUDY.datasets(wildcards.res)
 
 
 def quantity_resolution():
-    return int(config["analysis"]["quantity_resolution"] or min(RESOLUTIONS))
+    return STUDY.analysis.quantity_N
 
 
 def quantity_datasets():
-    return [dataset_path(s, quantity_resolution()) for s in SPACES]
+    return STUDY.datasets(quantity_resolution())
 
 
 def parameter_metrics(cls):
     """Training metrics of the first enabled model of class ``cls`` at every N (or [])."""
-    model = first_model_of_class(cls)
-    return [] if model is None else [training_metrics(model, n) for n in RESOLUTIONS]
+    return STUDY.model_metrics(STUDY.first_of_class(cls))
 
 
 def linear_evaluations():
-    model = first_model_of_class("linear")
-    return [] if model is None else [evaluation_path(model, n) for n in RESOLUTIONS]
+    model = STUDY.first_of_class("linear")
+    return [] if model is None else STUDY.evaluations([model])
 
 
 # ---- training targets (workflow/rules/train.smk) ----
-import os
-import re
-
 from greenbench.hpc import chunks, load_cluster_settings
 
 
@@ -134,46 +92,16 @@ if not (workflow.subprocess_exec or workflow.remote_exec):
     os.environ["GREENBENCH_SNAKEMAKE_PID"] = str(os.getpid())
 
 
-def trained_models():
-    """Names of the enabled models, in config order."""
-    return [m for m, e in config["models"].items() if e.get("enabled", True)]
-
-
-def train_metrics_path(model, res, pde=PDE):
-    return f"results/{pde}/train/{model}/N{res}/metrics.nc"
-
-
-def all_training():
-    """One training job per (model, resolution)."""
-    return [train_metrics_path(m, n) for m in trained_models() for n in RESOLUTIONS]
-
-
-def train_model_regex():
-    return "|".join(re.escape(m) for m in trained_models()) or "(?!)"
-
-
 def train_datasets(wildcards):
-    return [dataset_path(s, wildcards.res, wildcards.pde) for s in SPACES]
+    return STUDY.datasets(wildcards.res)
 
 
 def train_params(wildcards):
     """What determines the trained models of one (model, N): a change retrains them."""
-    N = int(wildcards.res)
-    return dict(
-        model=wildcards.model,
-        entry=config["models"][wildcards.model],
-        pde=wildcards.pde,
-        N=N,
-        spaces=SPACES,
-        seeds=config["train_seeds"],
-        master_seed=config["seed"],
-        data_hash=DATA_HASH,
-        datasets={s: dataset_path(s, N, wildcards.pde) for s in SPACES},
-        out_dir=f"results/{wildcards.pde}/train/{wildcards.model}/N{N}",
-    )
+    return STUDY.train_params(wildcards.model, wildcards.res)
 
 
 def train_threads(wildcards):
     """Cores the training job takes from Snakemake (1 when SLURM runs its tasks)."""
-    members = [(s, seed) for s in SPACES for seed in config["train_seeds"]]
+    members = [(s, seed) for s in STUDY.spaces for seed in STUDY.seeds]
     return CLUSTER.local_threads(len(chunks(members, CLUSTER.chunk_size)))

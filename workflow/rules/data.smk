@@ -4,7 +4,7 @@ from greenbench.io import FORMAT_VERSION
 
 rule generate_dataset:
     output:
-        "data/{pde}/{space}/N{res}.h5",
+        paths.dataset(),
     log:
         "logs/{pde}/data/{space}/N{res}.log",
     conda:

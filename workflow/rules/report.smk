@@ -2,21 +2,17 @@
 # Models, seeds or resolutions missing inside the analysis files are drawn hatched or as
 # placeholders and listed in the report's "Missing" section, so the report builds from whatever
 # the analysis could gather. Figures: docs/report.md.
-from greenbench.report.expected import Expected
-
-REPORT = Expected.from_config(config)
-OPERATOR_MODELS = REPORT.operator_models
-LINEAR_MODELS = REPORT.models_of_class("linear")
-FINEST = max(RESOLUTIONS)
-FIGURES = f"results/{PDE}/figures"
+OPERATOR_MODELS = STUDY.operator_models
+LINEAR_MODELS = STUDY.models_of_class("linear")
+FINEST = STUDY.finest
 
 
 # Every figure of the report, in report order.
 REPORT_FIGURES = (
-    [f"{FIGURES}/scorecard.png"]
-    + [f"{FIGURES}/heatmap_{m}.png" for m in OPERATOR_MODELS]
+    [STUDY.figure("scorecard")]
+    + [STUDY.figure(f"heatmap_{m}") for m in OPERATOR_MODELS]
     + [
-        f"{FIGURES}/{name}.png"
+        STUDY.figure(name)
         for name in (
             "bounds",
             "convergence",
@@ -62,7 +58,7 @@ rule plot_scorecard:
         crossval=rules.crossval.output[0],
     output:
         report(
-            "results/{pde}/figures/scorecard.png",
+            paths.figure(name="scorecard"),
             caption="../report/scorecard.rst",
             category="Scorecard",
         ),
@@ -84,7 +80,7 @@ rule plot_bounds:
         bounds=rules.bounds.output[0],
     output:
         report(
-            "results/{pde}/figures/bounds.png",
+            paths.figure(name="bounds"),
             caption="../report/bounds.rst",
             category="Theory",
         ),
@@ -106,17 +102,17 @@ rule plot_convergence:
         convergence=rules.convergence.output[0],
     output:
         convergence=report(
-            "results/{pde}/figures/convergence.png",
+            paths.figure(name="convergence"),
             caption="../report/convergence.rst",
             category="Theory",
         ),
         parameter_error=report(
-            "results/{pde}/figures/parameter_error.png",
+            paths.figure(name="parameter_error"),
             caption="../report/parameter_error.rst",
             category="Theory",
         ),
         quantity=report(
-            "results/{pde}/figures/quantity.png",
+            paths.figure(name="quantity"),
             caption="../report/quantity.rst",
             category="Theory",
         ),
@@ -136,15 +132,15 @@ rule plot_convergence:
 rule plot_greens:
     input:
         greens=rules.greens.output.greens,
-        fields=f"results/{{pde}}/greens/N{FINEST}.nc",
+        fields=paths.greens_fields(res=FINEST),
     output:
         gallery=report(
-            "results/{pde}/figures/greens.png",
+            paths.figure(name="greens"),
             caption="../report/greens.rst",
             category="Green's functions",
         ),
         stencil=report(
-            "results/{pde}/figures/stencil.png",
+            paths.figure(name="stencil"),
             caption="../report/stencil.rst",
             category="Green's functions",
         ),
@@ -158,8 +154,8 @@ rule plot_greens:
     params:
         models=OPERATOR_MODELS,
         linear_models=LINEAR_MODELS,
-        k=config["k"],
-        fem_mass=config["fem_mass"],
+        k=STUDY.k,
+        fem_mass=STUDY.fem_mass,
     script:
         "../../scripts/plot_greens.py"
 
@@ -170,10 +166,10 @@ rule report:
         bounds=rules.bounds.output[0].format(pde=PDE),
         convergence=rules.convergence.output[0].format(pde=PDE),
         greens=rules.greens.output.greens.format(pde=PDE),
-        greens_fields=f"results/{PDE}/greens/N{FINEST}.nc",
+        greens_fields=paths.greens_fields(PDE, FINEST),
         figures=REPORT_FIGURES,
     output:
-        "results/report.html",
+        paths.report(),
     log:
         "logs/report.log",
     conda:

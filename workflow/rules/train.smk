@@ -16,13 +16,13 @@ rule train:
     input:
         datasets=train_datasets,
     output:
-        metrics="results/{pde}/train/{model}/N{res}/metrics.nc",
+        metrics=paths.train_metrics(),
     log:
         "logs/{pde}/train/{model}/N{res}/train.log",
     benchmark:
         "logs/{pde}/train/{model}/N{res}/train.benchmark.tsv"
     wildcard_constraints:
-        model=train_model_regex(),
+        model=paths.alternatives(STUDY.models),
     conda:
         "../envs/greenbench.yaml"
     threads: train_threads

@@ -1,4 +1,7 @@
-"""Refuse results that belong to another study: the analysis never mixes configs.
+"""Refuse results that belong to another study: neither the analysis nor the report mixes
+configs. :func:`check_results` is the one check of a file's coordinates and design attributes
+(the report calls it through :meth:`greenbench.study.Study.check_results`),
+:func:`check_provenance` the one check of its recorded hashes and model entry.
 
 A training ``metrics.nc`` (or an intermediate evaluation file) is compared with what the analysis
 config expects -- model name, pde, resolution ``N``, the set of training spaces and seeds (and
@@ -20,11 +23,11 @@ import xarray as xr
 class ResultsMismatch(ValueError):
     """A results file does not match the config of this analysis."""
 
-    def __init__(self, path: str | os.PathLike, problems: Sequence[str]):
+    def __init__(self, path: str | os.PathLike, problems: Sequence[str],
+                 hint: str | None = None):
         self.path, self.problems = str(path), list(problems)
         super().__init__(f"{path}: results from another config ({'; '.join(problems)}); "
-                         f"rerun the training for this config or point the analysis at the "
-                         f"matching results")
+                         f"{hint or TRAINING_HINT}")
 
 
 def plain(obj: Any) -> Any:
@@ -52,7 +55,8 @@ def entry_differences(recorded: Mapping[str, Any], entry: Mapping[str, Any]) -> 
 
 def check_provenance(ds: xr.Dataset, path: str | os.PathLike, *, data_hash: str | None = None,
                      config_hash: str | None = None,
-                     entry: Mapping[str, Any] | None = None) -> None:
+                     entry: Mapping[str, Any] | None = None,
+                     hint: str | None = None) -> None:
     """Raise :class:`ResultsMismatch` naming ``path``, the attribute and both values unless the
     file's provenance attributes equal the given ones: ``data_hash`` (the data it was made
     from; a training ``metrics.nc`` or an evaluation file), ``config_hash`` (what determined
@@ -76,18 +80,22 @@ def check_provenance(ds: xr.Dataset, path: str | os.PathLike, *, data_hash: str 
             problems += [f"model entry {d}" for d in entry_differences(json.loads(str(text)),
                                                                         entry)]
     if problems:
-        raise ResultsMismatch(path, problems)
+        raise ResultsMismatch(path, problems, hint=hint)
 
 
-def _coord_problem(ds: xr.Dataset, dim: str, expected: Sequence[object]) -> str | None:
+def _coord_problem(ds: xr.Dataset, dim: str, expected: Sequence[object], *,
+                   may_lack: bool = False, present_only: bool = False) -> str | None:
+    """``dim differs: unexpected [...], missing [...] (expected [...])``, or None when the
+    coordinate holds exactly ``expected`` (a subset of it with ``may_lack``; anything, when the
+    coordinate is absent and ``present_only``)."""
     if dim not in ds.coords:
-        return f"no {dim!r} coordinate"
+        return None if present_only else f"no {dim!r} coordinate"
     have = [v.item() if hasattr(v, "item") else v for v in ds[dim].values]
     want = list(expected)
-    if sorted(map(str, have)) == sorted(map(str, want)):
+    extra = [v for v in have if str(v) not in set(map(str, want))]
+    missing = [] if may_lack else [v for v in want if str(v) not in set(map(str, have))]
+    if not extra and not missing:
         return None
-    extra = [v for v in have if v not in want]
-    missing = [v for v in want if v not in have]
     parts = []
     if extra:
         parts.append(f"unexpected {extra}")
@@ -96,15 +104,31 @@ def _coord_problem(ds: xr.Dataset, dim: str, expected: Sequence[object]) -> str 
     return f"{dim} differs: {', '.join(parts)} (expected {want})"
 
 
+TRAINING_HINT = ("rerun the training for this config or point the analysis at the matching "
+                 "results")
+REPORT_HINT = "rerun the analysis for this config or point the report at the matching results"
+
+
 def check_results(ds: xr.Dataset, path: str | os.PathLike, *, model: str | None = None,
                   pde: str | None = None, N: int | None = None,
                   spaces: Sequence[str] | None = None, seeds: Sequence[int] | None = None,
-                  q_orders: Sequence[int] | None = None) -> None:
-    """Raise :class:`ResultsMismatch` unless ``ds`` matches every given expectation.
+                  resolutions: Sequence[int] | None = None,
+                  models: Sequence[str] | None = None,
+                  q_orders: Sequence[int] | None = None, may_lack: Sequence[str] = (),
+                  present_only: bool = False, hint: str = TRAINING_HINT) -> None:
+    """Raise :class:`ResultsMismatch` unless ``ds`` matches every given expectation: the one
+    check that a results file (training ``metrics.nc``, evaluation file, aggregate) belongs to
+    this study's config.
 
-    ``model``, ``pde`` and ``N`` are compared with the attributes of the same names (a training
-    ``metrics.nc``); ``spaces`` with the ``train_space`` coordinate, ``seeds`` with ``seed``,
-    ``q_orders`` with ``q`` (only the orders the analysis asks for must be present).
+    ``model``, ``pde`` and ``N`` are compared with the attributes of the same names; ``spaces``
+    with the ``train_space`` (and, where present, ``test_space``) coordinate, ``seeds`` with
+    ``seed``, ``resolutions`` with ``resolution`` (and an ``N`` attribute must be one of them),
+    ``models`` with ``model``: values the study did not ask for are refused, and values it did
+    ask for must all be there, except in the dimensions named in ``may_lack``.
+    ``present_only``: an absent attribute or coordinate is not checked (the report's files).
+    ``q_orders`` (with ``q``): only the orders the analysis asks for must be present. A file
+    with ``N`` and an ``x`` dimension must have ``N - 1`` interior nodes. ``hint`` ends the
+    message (what to rerun).
     """
     problems = []
     for key, want in (("model", model), ("pde", pde), ("N", N)):
@@ -113,14 +137,24 @@ def check_results(ds: xr.Dataset, path: str | os.PathLike, *, model: str | None 
         have = ds.attrs.get(key)
         have = have.item() if hasattr(have, "item") else have
         if have is None:
-            problems.append(f"attribute {key} missing (expected {want!r})")
+            if not present_only:
+                problems.append(f"attribute {key} missing (expected {want!r})")
         elif str(have) != str(want):
             problems.append(f"attribute {key} is {have!r}, expected {want!r}")
-    for dim, want in (("train_space", spaces), ("seed", seeds)):
+    lacking = set(may_lack)
+    for dim, want in (("train_space", spaces), ("test_space", spaces), ("seed", seeds),
+                      ("resolution", resolutions), ("model", models)):
         if want is not None:
-            p = _coord_problem(ds, dim, want)
+            p = _coord_problem(ds, dim, want, may_lack=dim in lacking,
+                               present_only=present_only or dim == "test_space")
             if p:
                 problems.append(p)
+    res = ds.attrs.get("N")
+    if res is not None and resolutions is not None and int(res) not in resolutions:
+        problems.append(f"attribute N is {int(res)}, expected one of {list(resolutions)}")
+    if res is not None and "x" in ds.dims and ds.sizes["x"] != int(res) - 1:
+        problems.append(f"x has {ds.sizes['x']} nodes, resolution {int(res)} needs "
+                        f"{int(res) - 1}")
     if q_orders is not None:
         have_q = [int(q) for q in ds["q"].values] if "q" in ds.coords else []
         absent = [q for q in q_orders if q not in have_q]
@@ -134,4 +168,4 @@ def check_results(ds: xr.Dataset, path: str | os.PathLike, *, model: str | None 
                 raise exc
             problems.append(why)
     if problems:
-        raise ResultsMismatch(path, problems)
+        raise ResultsMismatch(path, problems, hint=hint)

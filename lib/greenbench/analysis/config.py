@@ -1,4 +1,8 @@
-"""The typed configuration of the analysis stage, built from Snakemake ``params:``."""
+"""The typed configuration of the analysis stage, built from Snakemake ``params:``.
+
+Defaults are the schema's (:func:`greenbench.config.schema_default`), never written here: a
+field that corresponds to a config key takes that key's schema default.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from greenbench.config import schema_default
+from greenbench.provenance import study_hash
 from greenbench.spaces import parse_space, space_names
+from greenbench.study import PARAMETER_CLASSES, Study, enabled_models
 
-PARAMETER_CLASSES: tuple[str, ...] = ("fd", "pinn")
-"""Model classes that learn a scalar parameter; every other class is an operator model."""
+__all__ = ["PARAMETER_CLASSES", "AnalysisConfig", "analysis_params", "config_from_file",
+           "enabled_models", "quantity_models", "resolve_quantity_space", "step_hash",
+           "step_params", "study_hash"]
+
+
+def _default(key: str) -> Any:
+    """The schema default of ``key``, as a dataclass default (lists become tuples)."""
+    value = schema_default(key)
+    return tuple(value) if isinstance(value, list) else value
+
+
+def resolve_quantity_space(setting: str, spaces: tuple[str, ...] | list[str]) -> str:
+    """``analysis.quantity_space`` resolved: empty -> ``sin4`` if the study has it, else its
+    first space."""
+    return setting or ("sin4" if "sin4" in spaces else spaces[0])
 
 
 @dataclass(frozen=True)
@@ -54,34 +74,36 @@ class AnalysisConfig:
     spaces: tuple[str, ...]
     resolutions: tuple[int, ...]
     seeds: tuple[int, ...]
-    k: float = 1.0
-    master_seed: int = 0
-    distribution: str = "uniform"
-    scale: float = 1.0
-    noise: float = 0.0
-    fem_mass: str = "consistent"
+    k: float = _default("k")
+    master_seed: int = _default("seed")
+    distribution: str = _default("coefficients.distribution")
+    scale: float = _default("coefficients.scale")
+    noise: float = _default("noise")
+    fem_mass: str = _default("fem_mass")
     n_samples: int | None = None
     test_fraction: float | None = None
     data_hash: str = ""
-    rank_tol: float = 1e-10
-    impulse_amplitude: float = 1.0
-    scorecard_factor: float = 10.0
-    scorecard_floor: float = 1e-6
-    fd_orders: tuple[int, ...] = (2, 4, 6)
-    fd_exact_tol: float = 1e-12
-    confidence: float = 0.95
-    stencil_halfwidth: int = 3
-    sample_sizes: tuple[int, ...] = (2, 4, 8, 16, 32, 64, 128)
-    quantity_space: str = "sin4"
-    quantity_resolution: int = 0
+    rank_tol: float = _default("analysis.rank_tol")
+    impulse_amplitude: float = _default("analysis.impulse_amplitude")
+    scorecard_factor: float = _default("analysis.scorecard.small_factor")
+    scorecard_floor: float = _default("analysis.scorecard.small_floor")
+    fd_orders: tuple[int, ...] = _default("analysis.fd_orders")
+    fd_exact_tol: float = _default("analysis.fd_exact_tol")
+    confidence: float = _default("analysis.confidence")
+    stencil_halfwidth: int = _default("analysis.stencil_halfwidth")
+    sample_sizes: tuple[int, ...] = _default("analysis.sample_sizes")
+    quantity_space: str = _default("analysis.quantity_space")
+    quantity_resolution: int = _default("analysis.quantity_resolution")
     quantity_models: Mapping[str, Any] = field(default_factory=dict, hash=False)
     dropped_sample_sizes: tuple[int, ...] = ()
-    device: str = "auto"
+    device: str = _default("analysis.device")
     config_hash: str = ""
 
     def __post_init__(self):
         for s in self.spaces:
             parse_space(s)
+        if not self.quantity_space:  # the schema default: resolved as analysis_params does
+            object.__setattr__(self, "quantity_space", resolve_quantity_space("", self.spaces))
         if self.quantity_space not in self.spaces:
             raise ValueError(f"analysis.quantity_space {self.quantity_space!r} is not one of "
                              f"the study's spaces; allowed: one of {list(self.spaces)}")
@@ -150,26 +172,12 @@ def step_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return dict(params, config_hash=step_hash(params))
 
 
-def study_hash(config: Mapping[str, Any]) -> str:
-    """The study's hash: ``config_hash`` of the validated config without ``cluster`` (which
-    says where jobs run, not what the study is). The ``config_hash`` of the aggregated analysis
-    files, checked by the report."""
-    from greenbench.provenance import config_hash
-
-    return config_hash({k: v for k, v in config.items() if k != "cluster"})
-
-
-def enabled_models(config: Mapping[str, Any]) -> dict[str, dict]:
-    """Enabled ``models:`` entries of a validated study config, in config order."""
-    return {m: dict(e) for m, e in (config.get("models") or {}).items() if e.get("enabled", True)}
-
-
 def quantity_models(config: Mapping[str, Any]) -> dict[str, dict]:
     """``{name: entry}`` of the data-quantity study's neural model with the cheap budget
     (``analysis.quantity_steps``), or ``{}`` when ``analysis.quantity_model`` is empty, absent
     from ``models:``, disabled, or a parameter learner."""
     a = config["analysis"]
-    name = a.get("quantity_model") or ""
+    name = a["quantity_model"]
     entry = enabled_models(config).get(name)
     if not name or entry is None or entry["class"] in PARAMETER_CLASSES:
         return {}
@@ -208,9 +216,9 @@ def analysis_params(config: Mapping[str, Any], config_hash: str = "") -> dict[st
         confidence=float(a["confidence"]), stencil_halfwidth=int(a["stencil_halfwidth"]),
         sample_sizes=[n for n in sizes if n <= n_train] or [n_train],
         dropped_sample_sizes=[n for n in sizes if n > n_train],
-        quantity_space=a["quantity_space"] or ("sin4" if "sin4" in spaces else spaces[0]),
+        quantity_space=resolve_quantity_space(a["quantity_space"], spaces),
         quantity_resolution=int(a["quantity_resolution"] or resolutions[0]),
-        quantity_models=quantity_models(config), device=str(a.get("device", "auto")),
+        quantity_models=quantity_models(config), device=str(a["device"]),
         config_hash=config_hash,
     )
 
@@ -219,5 +227,4 @@ def config_from_file(path: str) -> AnalysisConfig:
     """Read, validate and convert a study config file (for running a script by hand)."""
     from greenbench.config import load_config
 
-    cfg = load_config(path)
-    return AnalysisConfig.from_params(analysis_params(cfg, study_hash(cfg)))
+    return Study.from_config(load_config(path)).analysis

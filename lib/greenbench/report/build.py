@@ -4,8 +4,8 @@ Missing pieces never stop the build: a missing results file or figure becomes a 
 report's "Missing" section and the parts that needed it say "not available". A results file
 from another config (spaces, resolutions, seeds or models the study did not ask for, another
 ``config_hash`` than the report's or another ``data_hash`` than the config's) is refused with
-:class:`~greenbench.report.expected.ResultsMismatchError` naming the file and the mismatch,
-before anything is written.
+:class:`~greenbench.analysis.checks.ResultsMismatch` (the report's name for it:
+``ResultsMismatchError``) naming the file and the mismatch, before anything is written.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from pathlib import Path
 
 import yaml
 
+from greenbench.analysis import checks
 from greenbench.io import read_bytes, read_netcdf, write_text
 from greenbench.plots.table import formatted_scorecard, scorecard_frame
-from greenbench.provenance import created_time, data_hash, git_commit
+from greenbench.provenance import created_time, git_commit
 from greenbench.report.captions import caption_for
-from greenbench.report.expected import Expected, ResultsMismatchError, check_results
+from greenbench.report.expected import Expected
 from greenbench.report.findings import Evidence, Finding, all_findings
 from greenbench.report.html import FigureItem, RunInfo, render_html
 from greenbench.report.missing import Gap, find_gaps
@@ -84,20 +85,13 @@ def _provenance_line(ds) -> str:
 
 def check_provenance(name: str, ds, config_hash: str, data_hash_value: str) -> None:
     """Refuse a results file of another study: its ``config_hash`` attribute must equal the
-    report's ``config_hash`` (when given) and its ``data_hash`` (when recorded) the config's;
-    :class:`ResultsMismatchError` names the file, the attribute and both values."""
-    problems = []
-    have = ds.attrs.get("config_hash")
-    if config_hash and str(have) != config_hash:
-        problems.append(f"attribute config_hash is {have!r}, this study's is {config_hash!r}"
-                        if have is not None else
-                        f"attribute config_hash missing (this study's is {config_hash!r})")
-    have = ds.attrs.get("data_hash")
-    if have is not None and str(have) != data_hash_value:
-        problems.append(f"attribute data_hash is {str(have)!r}, this study's is "
-                        f"{data_hash_value!r}")
-    if problems:
-        raise ResultsMismatchError(f"{name} is from another config: " + "; ".join(problems))
+    report's ``config_hash`` (when given) and its ``data_hash`` (when recorded) the config's
+    (:func:`greenbench.analysis.checks.check_provenance`, naming the file, the attribute and
+    both values)."""
+    recorded = ds.attrs.get("data_hash") is not None
+    checks.check_provenance(ds, name, config_hash=config_hash or None,
+                            data_hash=data_hash_value if recorded else None,
+                            hint=checks.REPORT_HINT)
 
 
 def build_report(out: str | os.PathLike, *, config: Mapping,
@@ -117,17 +111,16 @@ def build_report(out: str | os.PathLike, *, config: Mapping,
         PNG files ``{stem}.png`` in report order; captions from
         :mod:`greenbench.report.captions`. A missing file is reported, not fatal.
     config_hash : str
-        The study's hash (:func:`greenbench.analysis.config.study_hash` of ``config``; the
+        The study's hash (:func:`greenbench.provenance.study_hash` of ``config``; the
         ``CONFIG_HASH`` of the workflow): every results file must carry it (``""``: not
         checked).
     """
     expected = Expected.from_config(config)
     loaded, names = _load(results)
-    data_hash_value = data_hash(config)
     for key, ds in loaded.items():
         if ds is not None:
-            check_results(names[key], ds, expected)
-            check_provenance(names[key], ds, config_hash, data_hash_value)
+            expected.check_results(ds, names[key])
+            check_provenance(names[key], ds, config_hash, expected.data_hash)
     gaps = find_gaps({k: v for k, v in loaded.items() if k != "scorecard"}, expected, names)
     ev = Evidence(expected, loaded.get("crossval"), loaded.get("bounds"),
                   loaded.get("convergence"), loaded.get("greens"), loaded.get("greens_fields"))

@@ -35,7 +35,8 @@ STUDY = {
     },
     "analysis": {"sample_sizes": [1, 3, 30], "quantity_steps": 5},
 }
-TARGETS = [f"results/poisson1d/{n}.nc" for n in ("crossval", "bounds", "convergence", "greens")] \
+KINDS = ("crossval", "bounds", "convergence", "quantity", "measures", "greens")
+TARGETS = [f"results/poisson1d/{n}.nc" for n in KINDS] \
     + [f"results/poisson1d/greens/N{n}.nc" for n in RES]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
@@ -66,8 +67,10 @@ def test_dag_has_one_evaluation_per_operator_model_and_n(run):
     assert run["dry"].returncode == 0, run["dry"].stderr
     out = run["dry"].stdout + run["dry"].stderr
     assert jobs(out, "evaluate_model") == 2 * len(RES)      # linear, mlp (fd is a parameter)
-    for rule in ("crossval", "greens", "bounds", "data_quantity", "convergence"):
+    for rule in ("crossval", "greens", "bounds", "data_quantity", "convergence", "measures"):
         assert jobs(out, rule) == 1, rule
+    # the data-quantity model is trained by the training stage, one job, not by the analysis
+    assert jobs(out, "train_quantity") == 1
 
 
 def test_analysis_files_follow_the_contract(run):
@@ -82,8 +85,14 @@ def test_analysis_files_follow_the_contract(run):
     assert float(b.w_star_rel_error.max()) < 1e-10
     c = read_netcdf(wd / "results/poisson1d/convergence.nc")
     assert c.attrs["fd_model"] == "fd" and np.all(np.isfinite(c.fd_rel_error))
-    assert list(c.sample_size.values) == [1, 3, 30]
-    assert "mlp" in c.quantity_model.values
+    assert "quantity_mse" not in c                       # quantity.nc is its own file
+    q = read_netcdf(wd / "results/poisson1d/quantity.nc")
+    assert list(q.sample_size.values) == [1, 3, 30]
+    assert list(q.quantity_model.values) == ["linear", "mlp"]
+    assert np.all(np.isfinite(q.quantity_mse.sel(quantity_model="mlp")))
+    for n in (1, 3, 30):    # trained members, one per (sample_size, seed), by train_quantity
+        assert (wd / f"results/poisson1d/train_quantity/mlp/N8/poly2/n{n}/seed0.pt").exists()
+    assert (wd / "logs/poisson1d/train_quantity/mlp/N8/train.log").exists()
     g = read_netcdf(wd / "results/poisson1d/greens.nc")
     assert g.stencil.dims == ("model", "train_space", "resolution", "seed", "offset")
     f = read_netcdf(wd / "results/poisson1d/greens/N8.nc")
@@ -104,3 +113,28 @@ def test_changed_analysis_option_reruns_the_analysis(run, repo_root):
     assert jobs(out, "evaluate_model") == 2 * len(RES)
     for rule in ("crossval", "greens", "bounds", "convergence"):
         assert jobs(out, rule) == 1, rule
+
+
+def test_synthetic_results_match_a_real_study(run):
+    """tests/synthetic.py has exactly the variables, dims, dtype kinds and attribute keys of
+    the analysis files of a real (tiny) study."""
+    from synthetic import synthetic_results
+
+    assert run["first"].returncode == 0
+    wd = run["dir"]
+    fake = synthetic_results(["poly2", "sin1", "sin3", "fem"], RES, [0],
+                             {m: e["class"] for m, e in STUDY["models"].items()})
+    real = {kind: read_netcdf(wd / f"results/poisson1d/{kind}.nc") for kind in KINDS}
+    real["greens_fields"] = read_netcdf(wd / f"results/poisson1d/greens/N{RES[0]}.nc")
+    fake["greens_fields"] = fake["greens_fields"][RES[0]]
+    for kind, ds in real.items():
+        got = fake[kind]
+
+        def layout(d):
+            return {str(n): (d[n].dims, d[n].dtype.kind if d[n].dtype.kind != "O" else "U")
+                    for n in d.variables}
+
+        assert layout(got) == layout(ds), kind
+        assert sorted(got.attrs) == sorted(ds.attrs), kind
+        for name in ds.variables:
+            assert sorted(got[name].attrs) == sorted(ds[name].attrs), (kind, name)

@@ -1,6 +1,10 @@
 """A synthetic results set that follows the results contract (DESIGN.md, docs/results_format.md).
 
-For tests, demos and benchmarks of the figures and the report without training anything. The
+A test fake (it lives under tests/, not in the package): for tests of the figures and the
+report without training anything. Every file goes through
+:func:`greenbench.results_contract.apply_contract`, and
+``tests/test_analysis_workflow.py::test_synthetic_results_match_a_real_study`` checks that it
+has exactly the variables, dims, dtype kinds and attributes of a real tiny study's files. The
 numbers mimic the paper's qualitative findings with known ground truth: a ``linear`` model is
 exact in span (MSE ~1e-30) and fails outside it; ``mlp`` is good only on the diagonal; the
 neural operators are block lower-triangular with a ~1e-6 floor; ``fno`` diverges on one training
@@ -15,15 +19,21 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import xarray as xr
 
+from greenbench.analysis import greens as gr
+from greenbench.analysis import measures as ms
+from greenbench.analysis import quantity as qt
+from greenbench.analysis.convergence import _p_trends
+from greenbench.analysis.scorecard import scorecard
 from greenbench.pde import fem_operator, greens_matrix, grid
-from greenbench.plots.greens import generating_stencil
 from greenbench.provenance import provenance
+from greenbench.results_contract import apply_contract
 from greenbench.seeding import rng_for
 from greenbench.spaces import basis_matrix, parse_space
 
 SCORECARD_METRICS: tuple[str, ...] = (
     "in_distribution", "nested", "out_of_span", "cross_family", "span_consistency",
 )
+DATA_HASH = "synthetic-data"
 
 _LEVELS = {  # class -> (log10 MSE in span, log10 MSE out of span, log10 train MSE)
     "linear": (-30.0, -4.0, -22.0),
@@ -77,14 +87,16 @@ def synthetic_results(
 
     Returns
     -------
-    dict with ``crossval``, ``bounds``, ``convergence``, ``greens`` (xarray.Dataset) and
-    ``greens_fields`` (dict resolution -> Dataset of ``G_hat``, ``G``).
+    dict with ``crossval``, ``bounds``, ``convergence``, ``quantity``, ``measures``, ``greens``
+    (xarray.Dataset) and ``greens_fields`` (dict resolution -> Dataset of ``G_hat``, ``G``).
     """
     spaces, res, seeds = list(spaces), [int(r) for r in resolutions], [int(s) for s in seeds]
     op_models = {m: c for m, c in models.items() if c not in ("fd", "pinn")}
     names = list(op_models)
     rng = rng_for(master_seed, "synthetic-results")
-    attrs = provenance(config_hash)
+    attrs = {**provenance(config_hash), "pde": "poisson1d", "data_hash": DATA_HASH}
+    fd_model = next((m for m, c in models.items() if c == "fd"), "")
+    pinn_model = next((m for m, c in models.items() if c == "pinn"), "")
     nt, nr, ns, nm = len(spaces), len(res), len(seeds), len(names)
 
     base = np.array([[[_log_mse(op_models[m], tr, te) for te in spaces] for tr in spaces]
@@ -100,20 +112,15 @@ def synthetic_results(
     dims5 = ("model", "train_space", "test_space", "resolution", "seed")
     dims4 = ("model", "train_space", "resolution", "seed")
     coords = dict(model=names, train_space=spaces, test_space=spaces, resolution=res, seed=seeds)
-    d3 = ("model", "resolution", "metric")
-    score = 10.0 ** rng.uniform(-12, -2, (nm, nr, len(SCORECARD_METRICS)))
-    score[:, :, -1] = rng.uniform(0.5, 1.0, (nm, nr))
     crossval = xr.Dataset(
         dict(mse=(dims5, mse), rel_l2=(dims5, np.sqrt(mse) / 0.1),
              train_mse=(dims4, train_mse), diverged=(dims4, diverged),
              missing=(dims4, np.zeros_like(diverged)),
-             model_class=(("model",), [op_models[m] for m in names]),
-             u_mean_square=(("resolution", "test_space"), np.full((nr, nt), 0.01)),
-             scorecard=(d3, score),
-             scorecard_missing=(d3, np.zeros(score.shape, dtype=np.int64)),
-             scorecard_diverged=(d3, np.broadcast_to(
-                 diverged.sum(axis=(1, 3))[:, :, None] * nt, score.shape).copy())),
-        coords={**coords, "metric": list(SCORECARD_METRICS)}, attrs=attrs)
+             model_class=(("model",), np.array([op_models[m] for m in names], dtype=object)),
+             u_mean_square=(("test_space", "resolution"), np.full((nt, nr), 0.01))),
+        coords=coords, attrs={**attrs, "k": k, "scorecard_factor": 10.0,
+                              "scorecard_floor": 1e-6})
+    crossval = crossval.merge(scorecard(crossval, 10.0, 1e-6))
 
     linear = [m for m in names if op_models[m] == "linear"]
     lin = mse[names.index(linear[0])] if linear else np.full((nt, nt, nr, ns), np.nan)
@@ -129,15 +136,21 @@ def synthetic_results(
     d3b = ("train_space", "test_space", "resolution")
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (lin - predicted[..., None]) / (std[..., None] / np.sqrt(50))
+    ranks = np.array([[parse_space(s).n_coefficients(N + 1) for N in res] for s in spaces])
     bounds = xr.Dataset(
         dict(predicted_mse=(d3b, predicted), predicted_mse_std=(d3b, std),
-             bound_mse=(d3b, 2.0 * predicted), bound_holds=(d3b, np.ones(predicted.shape, bool)),
+             bound_mse=(d3b, 2.0 * predicted), consistency_mse=(d3b, np.zeros(predicted.shape)),
+             bound_holds=(d3b, np.ones(predicted.shape, bool)),
+             out_of_span=(d3b, np.broadcast_to(~inside[:, :, None], predicted.shape) * 0.5),
+             span_rank=(("train_space", "resolution"), ranks.astype(np.int64)),
+             u_mean_square=(("test_space", "resolution"), np.full((nt, nr), 0.01)),
              measured_mse=(("train_space", "test_space", "resolution", "seed"), lin),
              measured_z=(("train_space", "test_space", "resolution", "seed"), z),
              w_star_rel_error=(("train_space", "resolution", "seed"),
                                10.0 ** rng.uniform(-12, -9, (nt, nr, ns)))),
         coords=dict(train_space=spaces, test_space=spaces, resolution=res, seed=seeds),
-        attrs=attrs)
+        attrs={**attrs, "k": k, "linear_model": linear[0] if linear else "", "n_test": 50,
+               "rank_tol": 1e-10, "init": "zero (W0 = 0)", "fem_mass": "consistent"})
 
     fam_spaces = [s for s in spaces if s != "fem"]
     dx = 1.0 / np.array(res, dtype=float)
@@ -155,27 +168,47 @@ def synthetic_results(
     sizes = [1, 2, 4, 8, 16]
     span = np.array([parse_space(home).contains(parse_space(t)) for t in spaces])
     n_home = parse_space(home).n_coefficients(res[0] + 1)
-    quantity = np.where(span[None, None, :] & (np.array(sizes) >= n_home)[None, :, None],
-                        1e-30, 1e-4 * (1 + np.arange(len(spaces))[None, None, :]))
+    level = np.where(span[None, :] & (np.array(sizes) >= n_home)[:, None],
+                     1e-30, 1e-4 * (1 + np.arange(len(spaces))[None, :]))      # (size, test)
+    q_models = ["linear"]
+    qmse = np.broadcast_to(level[None, :, :, None], (1, len(sizes), nt, ns)).copy()
+    flags = np.zeros((1, len(sizes), ns), dtype=bool)
+    quantity = qt.quantity_table(q_models, sizes, spaces, seeds, qmse, np.sqrt(qmse) / 0.1,
+                                 flags, flags.copy(), home)
+    quantity.attrs.update(attrs, quantity_train_space=home, quantity_resolution=res[0],
+                          quantity_dropped_sizes=np.zeros(0, dtype=np.int64))
+    d2, d3 = ("q", "train_space"), ("q", "train_space", "resolution")
     convergence = xr.Dataset(
-        dict(fd_rel_error=(("q", "train_space", "resolution", "seed"), fd),
-             fd_predicted_rel_error=(("q", "train_space", "resolution"), fd.mean(axis=-1)),
-             fd_rate=(("q", "train_space"), rate),
-             fd_rate_ci_low=(("q", "train_space"), rate - 0.1),
-             fd_rate_ci_high=(("q", "train_space"), rate + 0.1),
-             fd_exact=(("q", "train_space"), exact),
-             fd_predicted_rate=(("q", "train_space"), rate),
-             fd_predicted_exact=(("q", "train_space"), exact),
+        dict(fd_w=(d3 + ("seed",), k * (1 + fd)),
+             fd_rel_error=(d3 + ("seed",), fd),
+             fd_predicted_rel_error=(d3, fd.mean(axis=-1)),
+             fd_leading_term=(d3, fd.mean(axis=-1)),
+             fd_rate=(d2, rate),
+             fd_rate_ci_low=(d2, rate - 0.1),
+             fd_rate_ci_high=(d2, rate + 0.1),
+             fd_rate_dof=(d2, np.full(rate.shape, max(nr - 2, 0), dtype=np.int64)),
+             fd_rate_points=(d2, np.full(rate.shape, nr, dtype=np.int64)),
+             fd_exact=(d2, exact),
+             fd_predicted_rate=(d2, rate),
+             fd_predicted_rate_ci_low=(d2, rate - 0.1),
+             fd_predicted_rate_ci_high=(d2, rate + 0.1),
+             fd_predicted_exact=(d2, exact),
              pinn_rel_error=(("train_space", "resolution", "seed"),
                              np.broadcast_to(pinn[:, None, None], (len(fam_spaces), nr, ns))),
-             quantity_mse=(("quantity_model", "sample_size", "test_space"), quantity)),
+             dx=(("resolution",), dx),
+             fd_roundoff_floor=(("q", "resolution"), np.full((len(q_orders), nr), 1e-12)),
+             **_p_trends(fam_spaces, list(q_orders), fd,
+                         np.broadcast_to(pinn[:, None, None], (len(fam_spaces), nr, ns)))),
         coords=dict(q=list(q_orders), train_space=fam_spaces, resolution=res, seed=seeds,
-                    quantity_model=["linear"], sample_size=sizes, test_space=spaces),
-        attrs={**attrs, "quantity_train_space": home, "quantity_resolution": res[0]})
+                    family=["poly", "cos", "sin"]),
+        attrs={**attrs, "k": k, "confidence_level": 0.95, "fd_exact_tol": 1e-12,
+               "fd_model": fd_model, "pinn_model": pinn_model})
     # like the analysis: every study space on the train_space axis (fem: no p, no FD values)
     convergence = convergence.reindex(train_space=spaces)
     for var in ("fd_exact", "fd_predicted_exact"):
         convergence[var] = convergence[var].fillna(False).astype(bool)
+    for var in ("fd_rate_dof", "fd_rate_points"):
+        convergence[var] = convergence[var].fillna(0).astype(np.int64)
 
     fields, rel = {}, np.empty((nm, nt, nr, ns))
     for r, N in enumerate(res):
@@ -195,15 +228,27 @@ def synthetic_results(
         fields[N] = xr.Dataset(
             dict(G_hat=(("model", "train_space", "seed", "x", "s"), G_hat), G=(("x", "s"), G)),
             coords=dict(model=names, train_space=spaces, seed=seeds, x=x, s=x),
-            attrs={**attrs, "N": N, "k": k})
+            attrs={**attrs, "N": N, "k": k, "impulse_amplitude": 1.0})
     offsets = np.arange(-3, 4)
-    reference = np.array([generating_stencil(N, k)[(N - 1) // 2 + offsets] for N in res])
+    reference = np.array([gr.inverse_and_stencil(gr.reference_interior_operator(N, k), k, 3,
+                                                  max_cond=np.inf)[1] for N in res])
     stencil = np.broadcast_to(reference[None, None, :, None, :], (nm, nt, nr, ns, 7)).copy()
+    deviation, tail = gr.stencil_measures(stencil, reference[None, None, :, None, :])
     greens = xr.Dataset(
-        dict(greens_rel_error=(dims4, rel), stencil=(dims4 + ("offset",), stencil),
+        dict(greens_rel_error=(dims4, rel), inverse_rel_error=(dims4, rel),
+             interior_cond=(dims4, np.full(rel.shape, 1e3)),
+             stencil=(dims4 + ("offset",), stencil),
              stencil_reference=(("resolution", "offset"), reference),
-             fd_stencil_reference=(("offset",), np.array([0, 0, -1, 2, -1, 0, 0.0]))),
+             fd_stencil_reference=(("offset",), np.array([0, 0, -1, 2, -1, 0, 0.0])),
+             stencil_deviation=(dims4, deviation), stencil_tail=(dims4, tail)),
         coords=dict(model=names, train_space=spaces, resolution=res, seed=seeds,
-                    offset=offsets), attrs={**attrs, "k": k})
-    return dict(crossval=crossval, bounds=bounds, convergence=convergence, greens=greens,
-                greens_fields=fields)
+                    offset=offsets),
+        attrs={**attrs, "k": k, "fem_mass": "consistent", "impulse_amplitude": 1.0,
+               "max_cond": 1e10})
+    measures = ms.measures_dataset(crossval, spaces)
+    measures.attrs.update(attrs)
+    out = dict(crossval=crossval, bounds=bounds, convergence=convergence, quantity=quantity,
+               measures=measures, greens=greens)
+    out = {kind: apply_contract(ds, kind) for kind, ds in out.items()}
+    out["greens_fields"] = {N: apply_contract(ds, "greens_fields") for N, ds in fields.items()}
+    return out

@@ -1,7 +1,7 @@
-"""Snakemake adapter: Thm 3.1 (FD parameter bias, predicted and learned, rate fits), the PINN
-parameter error and the data-quantity study -> results/{pde}/convergence.nc.
+"""Snakemake adapter: Thm 3.1 (FD parameter bias, predicted and learned, rate fits) and the PINN
+parameter error -> results/{pde}/convergence.nc.
 
-Outside Snakemake: python scripts/analyze_convergence.py CONFIG QUANTITY.nc OUT.nc [FD [PINN]]
+Outside Snakemake: python scripts/analyze_convergence.py CONFIG OUT.nc [FD [PINN]]
 """
 
 import logging
@@ -16,9 +16,9 @@ from greenbench.logs import log_to
 
 
 def main(cfg: AnalysisConfig, datasets: dict, fd: tuple | None, pinn: tuple | None,
-         quantity: str, out: str, entries: dict) -> None:
+         out: str, entries: dict) -> None:
     t0 = time.perf_counter()
-    ds = convergence_dataset(datasets, fd, pinn, quantity, cfg, entries)
+    ds = convergence_dataset(datasets, fd, pinn, cfg, entries)
     write_netcdf(ds, out, kind="convergence")
     logging.info("wrote %s in %.1fs; fitted FD rates (learned):\n%s", out,
                  time.perf_counter() - t0, ds.fd_rate.to_pandas().to_string())
@@ -33,16 +33,16 @@ if "snakemake" in globals():
     log_to(sm.log[0])
     cfg = AnalysisConfig.from_params(sm.params.analysis)
     main(cfg, sm.params.datasets, _model(sm.params.fd_model, list(sm.input.fd), cfg),
-         _model(sm.params.pinn_model, list(sm.input.pinn), cfg), sm.input.quantity, sm.output[0],
+         _model(sm.params.pinn_model, list(sm.input.pinn), cfg), sm.output[0],
          dict(sm.params.entries))
 elif __name__ == "__main__":
     log_to()
     cfg = config_from_file(sys.argv[1])
     data = {N: {s: f"data/{cfg.pde}/{s}/N{N}.h5" for s in cfg.spaces} for N in cfg.resolutions}
-    names = sys.argv[4:6] + [None] * (2 - len(sys.argv[4:6]))
+    names = sys.argv[3:5] + [None] * (2 - len(sys.argv[3:5]))
     paths = {m: [f"results/{cfg.pde}/train/{m}/N{N}/metrics.nc" for N in cfg.resolutions]
              for m in names if m}
     models = load_config(sys.argv[1])["models"]
     main(cfg, data, _model(names[0], paths.get(names[0]), cfg),
-         _model(names[1], paths.get(names[1]), cfg), sys.argv[2], sys.argv[3],
+         _model(names[1], paths.get(names[1]), cfg), sys.argv[2],
          {m: models[m] for m in names if m})

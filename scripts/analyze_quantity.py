@@ -1,7 +1,8 @@
 """Snakemake adapter: the data-quantity study (error vs number of training samples of one
-space, linear closed form and one cheap neural model) -> results/{pde}/quantity.nc.
+space) -> results/{pde}/quantity.nc. Evaluates the closed-form linear model and the members
+the training stage trained (rule train_quantity); trains nothing.
 
-Outside Snakemake: python scripts/analyze_quantity.py CONFIG OUT.nc
+Outside Snakemake: python scripts/analyze_quantity.py CONFIG OUT.nc [MODEL METRICS.nc]
 """
 
 import logging
@@ -14,9 +15,9 @@ from greenbench.io import write_netcdf
 from greenbench.logs import log_to
 
 
-def main(cfg: AnalysisConfig, datasets: dict, out: str) -> None:
+def main(cfg: AnalysisConfig, datasets: dict, trained: dict, out: str) -> None:
     t0 = time.perf_counter()
-    ds = quantity_dataset(datasets, cfg)
+    ds = quantity_dataset(datasets, cfg, trained)
     write_netcdf(ds, out, kind="quantity")
     logging.info("wrote %s: models %s on %s at N=%d, sizes %s (dropped %s), in %.1fs", out,
                  list(ds.quantity_model.values), cfg.quantity_space, cfg.quantity_N,
@@ -27,8 +28,11 @@ def main(cfg: AnalysisConfig, datasets: dict, out: str) -> None:
 if "snakemake" in globals():
     sm = snakemake  # noqa: F821
     log_to(sm.log[0])
-    main(AnalysisConfig.from_params(sm.params.analysis), sm.params.datasets, sm.output[0])
+    model = sm.params.quantity_model
+    main(AnalysisConfig.from_params(sm.params.analysis), sm.params.datasets,
+         {model: sm.input.trained[0]} if model else {}, sm.output[0])
 elif __name__ == "__main__":
     log_to()
     cfg = config_from_file(sys.argv[1])
-    main(cfg, {s: f"data/{cfg.pde}/{s}/N{cfg.quantity_N}.h5" for s in cfg.spaces}, sys.argv[2])
+    main(cfg, {s: f"data/{cfg.pde}/{s}/N{cfg.quantity_N}.h5" for s in cfg.spaces},
+         dict([sys.argv[3:5]]) if len(sys.argv) >= 5 else {}, sys.argv[2])

@@ -28,7 +28,8 @@ def main(config: dict, results: dict, figures: list, out: str, hash_: str = "") 
 if "snakemake" in globals():
     sm = snakemake  # noqa: F821
     log_to(sm.log[0])
-    keys = ("crossval", "bounds", "convergence", "greens", "greens_fields")
+    keys = ("crossval", "bounds", "convergence", "quantity", "measures", "greens",
+            "greens_fields")
     main(dict(sm.params.config), {k: sm.input[k] for k in keys}, list(sm.input.figures),
          sm.output[0], sm.params.config_hash)
 elif __name__ == "__main__":
@@ -37,6 +38,7 @@ elif __name__ == "__main__":
     res = Path(sys.argv[2])
     finest = max(cfg["resolutions"])
     files = {"crossval": res / "crossval.nc", "bounds": res / "bounds.nc",
-             "convergence": res / "convergence.nc", "greens": res / "greens.nc",
+             "convergence": res / "convergence.nc", "quantity": res / "quantity.nc",
+             "measures": res / "measures.nc", "greens": res / "greens.nc",
              "greens_fields": res / "greens" / f"N{finest}.nc"}
     main(cfg, files, sys.argv[4:], sys.argv[3], study_hash(cfg))

@@ -1,5 +1,10 @@
 """Snakemake adapter: train every (train_space, seed) member of one (model, N) via greenbench.hpc.
 
+Rules ``train`` and ``train_quantity``: with ``sample_sizes`` in the params (the data-quantity
+study), every member is trained once per size on the first n samples of its training split
+(``TrainTask.n_train``; one ensemble per size and chunk of seeds) and the metrics gain a
+``sample_size`` dimension.
+
 The members are split into tasks of ``chunk_size`` (cluster settings), each trained as one
 ensemble by ``greenbench.train.run_task``; finished tasks (``task_done``) are not rerun. The
 metrics file is written only when every task succeeded; otherwise the job fails listing each
@@ -37,12 +42,13 @@ def make_tasks(p: dict, chunk_size: int) -> list[train.TrainTask]:
     the files): a member whose data changed gets another fingerprint and is retrained."""
     members = [(space, int(seed)) for space in p["spaces"] for seed in p["seeds"]]
     checksums = {s: _checksum(p["datasets"][s]) for s in p["spaces"]}
+    sizes = [int(n) for n in p["sample_sizes"]] if p.get("sample_sizes") else [None]
     return [train.TrainTask(model=p["model"], entry=p["entry"], pde=p["pde"], N=int(p["N"]),
                             members=chunk, out_dir=p["out_dir"], master_seed=int(p["master_seed"]),
                             datasets={s: p["datasets"][s] for s, _ in chunk},
                             checksums={s: checksums[s] for s, _ in chunk},
-                            data_hash=str(p.get("data_hash", "")))
-            for chunk in hpc.chunks(members, chunk_size)]
+                            data_hash=str(p.get("data_hash", "")), n_train=n)
+            for n in sizes for chunk in hpc.chunks(members, chunk_size)]
 
 
 def main(p: dict, out: str, log_dir: str, cluster_file: str) -> None:
@@ -56,8 +62,9 @@ def main(p: dict, out: str, log_dir: str, cluster_file: str) -> None:
                            checkpoint_dir=Path(p["out_dir"]) / "checkpoints",
                            job_name=f"gb-train-{p['model']}-N{p['N']}")
     report.raise_for_failures("training task")
-    ds = train.metrics_dataset(p["model"], p["entry"], int(p["N"]), p["pde"],
-                               [report.results[t.name] for t in tasks])
+    combine = train.quantity_metrics_dataset if p.get("sample_sizes") else train.metrics_dataset
+    ds = combine(p["model"], p["entry"], int(p["N"]), p["pde"],
+                 [report.results[t.name] for t in tasks])
     io.write_netcdf(ds, out, kind="metrics")
     logging.info("wrote %s (submitit folder %s, jobs %s)", out, report.folder,
                  ", ".join(report.job_ids) or "none")

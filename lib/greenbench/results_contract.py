@@ -106,6 +106,8 @@ COORDS: dict[str, Var] = {
     "source": Var(("source",), "float", _D, "node of the unit impulse on the unit interval"),
     "quantity_model": Var(("quantity_model",), "str", None, "model of the data-quantity study"),
     "sample_size": Var(("sample_size",), "int", _D, "number of training samples"),
+    "family": Var(("family",), "str", None, "function-space family (poly, cos, sin)"),
+    "category": Var(("category",), "str", None, "category of (train, test) cells"),
 }
 
 
@@ -164,6 +166,10 @@ GREENS = {
     "stencil_reference": Var(("resolution", "offset"), "float", _D,
                              "middle row of the data operator's inverse, dx^2/k"),
     "fd_stencil_reference": Var(("offset",), "float", _D, "3-point stencil of -u''"),
+    "stencil_deviation": Var(M4, "float", _D,
+                             "max deviation of the stencil from the reference, relative"),
+    "stencil_tail": Var(M4, "float", _D,
+                        "largest stencil entry beyond distance 1, relative to the largest"),
 }
 GREENS_FIELDS = {
     "G_hat": Var(("model", "train_space", "seed", "x", "s"), "float", _D,
@@ -210,6 +216,36 @@ CONVERGENCE = {
     "dx": Var(("resolution",), "float", _D, "grid spacing 1/N"),
     "fd_roundoff_floor": Var(("q", "resolution"), "float", _D,
                              "round-off floor of the rate fits"),
+    "fd_p_trend": Var(("q", "family"), "float", _D,
+                      "Spearman correlation of p with the FD error at the finest N"),
+    "pinn_p_trend": Var(("family",), "float", _D,
+                        "Spearman correlation of p with the PINN error at the finest N"),
+}
+_MR = ("model", "resolution")
+MEASURES = {
+    "cell_mse": Var(("model", "train_space", "test_space", "resolution"), "float", _D,
+                    "geometric mean over usable seeds of the test MSE"),
+    "category_mask": Var(("category", "train_space", "test_space"), "bool", _D,
+                         "cell belongs to the category"),
+    "category_mse": Var(_MR + ("category",), "float", _D,
+                        "geometric mean of cell_mse over the category"),
+    "nested_ratio": Var(_MR + ("family",), "float", _D,
+                        "nested over diagonal geometric-mean MSE within a family"),
+    "row_worst_mse": Var(("model", "train_space", "resolution"), "float", _D,
+                         "largest cell_mse of the training space's row"),
+    "machine_precision_count": Var(("model", "train_space", "resolution"), "int", _D,
+                                   "test spaces with cell_mse below machine_precision_mse"),
+    "coverage_trend": Var(_MR + ("family",), "float", _D,
+                          "Spearman correlation of p with machine_precision_count"),
+    "train_mse_gmean": Var(_MR, "float", _D, "geometric mean of the training MSE"),
+    "train_mse_gmean_all": Var(("model",), "float", _D,
+                               "geometric mean of the training MSE over every N"),
+    "train_mse_max": Var(("model",), "float", _D, "largest finite training MSE"),
+    "diverged_fraction": Var(("model",), "float", _D, "fraction of diverged members"),
+    "train_mse_spread": Var((), "float", _D,
+                            "decades between models' training MSE at the finest N"),
+    "out_of_span_spread": Var((), "float", _D,
+                              "decades between models' out-of-span MSE at the finest N"),
 }
 _QM = ("quantity_model", "sample_size")
 QUANTITY = {
@@ -293,9 +329,12 @@ KINDS: dict[str, FileKind] = {k.name: k for k in (
     FileKind("quantity", "results/{pde}/quantity.nc", r"(^|/)quantity\.nc$", ("quantity.nc",),
              QUANTITY, _coords("quantity_model", "sample_size", "test_space", "seed"),
              _QUANTITY_ATTRS),
+    FileKind("measures", "results/{pde}/measures.nc", r"(^|/)measures\.nc$", ("measures.nc",),
+             MEASURES, _coords("model", "train_space", "test_space", "resolution", "category",
+                               "family"), ("machine_precision_mse", "floor")),
     FileKind("convergence", "results/{pde}/convergence.nc", r"(^|/)convergence\.nc$",
              ("convergence.nc",), CONVERGENCE,
-             _coords("q", "train_space", "resolution", "seed"),
+             _coords("q", "train_space", "resolution", "seed", "family"),
              ("k", "confidence_level", "fd_exact_tol", "fd_model", "pinn_model")),
 )}
 """Every kind of results file, by name (the ``kind=`` of :func:`greenbench.io.write_netcdf`).

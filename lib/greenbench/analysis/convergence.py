@@ -19,6 +19,7 @@ import xarray as xr
 
 from greenbench import theory
 from greenbench.analysis.rates import fit_rates, measured_floor, roundoff_floor
+from greenbench.spaces import FAMILIES
 
 
 def fd_theory(train_data: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]], N: int,
@@ -64,7 +65,12 @@ def convergence_dataset(
     fd_w: np.ndarray | None, pinn_rel: np.ndarray | None, *, k: float = 1.0,
     exact_tol: float = 1e-12, level: float = 0.95,
 ) -> xr.Dataset:
-    """Assemble ``convergence.nc`` (without the data-quantity study).
+    """Assemble ``convergence.nc`` (the data-quantity study is ``quantity.nc``).
+
+    Besides the errors and rate fits: ``fd_p_trend (q, family)`` and ``pinn_p_trend (family)``,
+    the Spearman correlation of the training order p with the error (geometric mean over seeds)
+    at the finest resolution, over the spaces of each family (poly: only ``p >= q``, the
+    non-exact cells; NaN for fewer than 3 orders) -- the "grows with p" of Thm 3.1.
 
     Parameters
     ----------
@@ -103,9 +109,29 @@ def convergence_dataset(
         "pinn_rel_error": (("train_space", "resolution", "seed"), pinn),
         "dx": (("resolution",), 1.0 / np.asarray(resolutions, dtype=np.float64)),
         "fd_roundoff_floor": (("q", "resolution"), used_floor),
+        **_p_trends(list(spaces), [int(q) for q in q_orders], rel, pinn),
     }
     return xr.Dataset(
         data, coords=dict(q=[int(q) for q in q_orders], train_space=list(spaces),
+                          family=list(FAMILIES),
                           resolution=[int(r) for r in resolutions], seed=[int(s) for s in seeds]),
         attrs=dict(confidence_level=float(level), fd_exact_tol=float(exact_tol)),
     )
+
+
+def _p_trends(spaces: list[str], q_orders: list[int], fd_rel: np.ndarray,
+              pinn_rel: np.ndarray) -> dict[str, tuple]:
+    """Spearman(p, error) per family at the finest resolution (last axis -2 = resolution)."""
+    from greenbench.analysis.measures import family_trend, gmean_axis
+    fd = gmean_axis(fd_rel[:, :, -1, :], axis=-1) if fd_rel.shape[2] else None
+    pinn = gmean_axis(pinn_rel[:, -1, :], axis=-1) if pinn_rel.shape[1] else None
+    fd_trend = np.full((len(q_orders), len(FAMILIES)), np.nan)
+    pinn_trend = np.full(len(FAMILIES), np.nan)
+    for j, fam in enumerate(FAMILIES):
+        if pinn is not None:
+            pinn_trend[j] = family_trend(spaces, pinn, fam)
+        for i, q in enumerate(q_orders):
+            if fd is not None:
+                fd_trend[i, j] = family_trend(spaces, fd[i], fam, min_p=q if fam == "poly" else 0)
+    return {"fd_p_trend": (("q", "family"), fd_trend),
+            "pinn_p_trend": (("family",), pinn_trend)}

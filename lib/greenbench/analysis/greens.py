@@ -116,3 +116,24 @@ def reference_interior_operator(N: int, k: float = 1.0, mass: str = "consistent"
     """Interior columns of the fem data operator ``A = K^{-1} M``: ``(N-1, N-1)``. With lumped
     mass it is ``(k T)^{-1} = dx G`` exactly; with consistent mass ``K^{-1} M_int``."""
     return pde.fem_operator(N, k, mass)[:, 1:-1]
+
+
+def stencil_measures(stencil: np.ndarray, reference: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """How a learned stencil (last axis: offsets ``-h..h``) compares with the generating
+    operator's ``reference`` (broadcast against it).
+
+    Returns ``deviation = max|stencil - reference| / max|reference|`` (did the model learn
+    the generating operator?) and ``tail = max |stencil| beyond distance 1 / max |stencil|``
+    (is the learned inverse tridiagonal?); NaN where the stencil is not finite."""
+    stencil = np.asarray(stencil, dtype=np.float64)
+    reference = np.broadcast_to(np.asarray(reference, dtype=np.float64), stencil.shape)
+    h = stencil.shape[-1] // 2
+    far = np.abs(np.arange(stencil.shape[-1]) - h) >= 2
+    ok = np.all(np.isfinite(stencil), axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dev = np.max(np.abs(stencil - reference), axis=-1) / np.max(np.abs(reference), axis=-1)
+        big = np.max(np.abs(stencil), axis=-1)
+        tail = (np.max(np.abs(stencil[..., far]), axis=-1) if far.any()
+                else np.zeros(stencil.shape[:-1])) / big
+    return np.where(ok, dev, np.nan), np.where(ok, tail, np.nan)

@@ -3,8 +3,12 @@
 The paper's claim: more data of the same function space does not fix what lies outside its
 span. A model is trained on the first ``n`` samples of one training split for each ``n`` in
 ``sample_sizes`` and evaluated on the test split of every test space. The linear model uses the
-closed-form gradient-descent limit (:func:`greenbench.theory.w_star`, zero initialization); a
-neural model is trained through a callable (the stage adapter calls ``greenbench.train``).
+closed-form gradient-descent limit (:func:`greenbench.theory.w_star`, zero initialization): a
+least-squares solve, the Thm 3.2 prediction of what gradient descent converges to, not a
+training loop. Neural models are trained by the training stage (rule ``train_quantity``,
+``greenbench.train.TrainTask.n_train``); the analysis only evaluates them
+(:func:`greenbench.analysis.stage_theory.quantity_dataset`) and assembles
+:func:`quantity_table`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import xarray as xr
 
 from greenbench import theory
 from greenbench.analysis.crossval import Predictor, TestBank, evaluate
+from greenbench.analysis.measures import gmean, spanning_size
+from greenbench.spaces import parse_space
 
 Trainer = Callable[[np.ndarray, np.ndarray], Predictor]
 """``(f (n, N+1), u (n, N+1)) -> predictor``: trains a model on ``n`` samples."""
@@ -67,4 +73,37 @@ def quantity_errors(trainers: dict[str, Trainer], f: np.ndarray, u: np.ndarray,
     return xr.Dataset(
         dict(quantity_mse=(d, mse), quantity_rel_l2=(d, rel)),
         coords=dict(quantity_model=names, sample_size=sizes, test_space=list(bank.spaces)),
+    )
+
+
+def quantity_table(models: Sequence[str], sizes: Sequence[int], test_spaces: Sequence[str],
+                   seeds: Sequence[int], mse: np.ndarray, rel: np.ndarray, missing: np.ndarray,
+                   diverged: np.ndarray, train_space: str) -> xr.Dataset:
+    """The variables of ``quantity.nc``.
+
+    ``mse``, ``rel`` ``(model, sample_size, test_space, seed)``; ``missing``, ``diverged``
+    ``(model, sample_size, seed)``. Adds the summary the data-quantity finding reads:
+    ``quantity_in_span (test_space)`` (inside the span of ``train_space``),
+    ``quantity_out_of_span_mse (quantity_model, sample_size)`` (geometric mean over the
+    out-of-span test spaces and the usable seeds) and ``quantity_spanning_size`` (scalar: the
+    first size that can span ``train_space``, :func:`~greenbench.analysis.measures.spanning_size`).
+    """
+    home = parse_space(train_space)
+    inside = np.array([home.contains(parse_space(t)) for t in test_spaces], dtype=bool)
+    usable = ~(missing | diverged)
+    out_mse = np.full((len(models), len(sizes)), np.nan)
+    for a in range(len(models)):
+        for b in range(len(sizes)):
+            cells = mse[a, b][~inside][:, usable[a, b]]
+            out_mse[a, b] = gmean(cells)
+    d4 = ("quantity_model", "sample_size", "test_space", "seed")
+    d3 = ("quantity_model", "sample_size", "seed")
+    return xr.Dataset(
+        dict(quantity_mse=(d4, mse), quantity_rel_l2=(d4, rel),
+             quantity_missing=(d3, missing), quantity_diverged=(d3, diverged),
+             quantity_in_span=(("test_space",), inside),
+             quantity_out_of_span_mse=(("quantity_model", "sample_size"), out_mse),
+             quantity_spanning_size=((), np.int64(spanning_size(sizes, train_space)))),
+        coords=dict(quantity_model=list(models), sample_size=np.asarray(sizes, dtype=np.int64),
+                    test_space=list(test_spaces), seed=np.asarray(seeds, dtype=np.int64)),
     )

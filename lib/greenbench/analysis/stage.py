@@ -250,9 +250,11 @@ def greens_datasets(part_paths: Sequence[PathLike], cfg: AnalysisConfig
     fd3 = np.zeros(2 * h + 1)
     fd3[h - 1: h + 2] = [-1.0, 2.0, -1.0]
     d4 = ("model", "train_space", "resolution", "seed")
+    deviation, tail = gr.stencil_measures(stencil, ref_stencil[None, None, :, None, :])
     ds = xr.Dataset(
         dict(greens_rel_error=(d4, err), inverse_rel_error=(d4, inv_err),
              interior_cond=(d4, cond), stencil=(d4 + ("offset",), stencil),
+             stencil_deviation=(d4, deviation), stencil_tail=(d4, tail),
              stencil_reference=(("resolution", "offset"), ref_stencil),
              fd_stencil_reference=(("offset",), fd3)),
         coords=dict(model=models, train_space=sp, resolution=res, seed=seeds,

@@ -1,12 +1,15 @@
 """The theory side of the analysis stage: ``bounds.nc``, ``convergence.nc``, ``quantity.nc``.
 
-Like :mod:`greenbench.analysis.stage`, these read the study's files and return datasets.
+Like :mod:`greenbench.analysis.stage`, these read the study's files and return datasets. No
+training happens here: the data-quantity study's neural members are trained by the training
+stage (rule ``train_quantity``) and only loaded and evaluated.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -14,10 +17,11 @@ import xarray as xr
 from greenbench import io, pde
 from greenbench.analysis import bounds as bd
 from greenbench.analysis import convergence as cvg
+from greenbench.analysis import measures as ms
 from greenbench.analysis import quantity as qt
 from greenbench.analysis.checks import ResultsMismatch, check_provenance, check_results
 from greenbench.analysis.config import AnalysisConfig
-from greenbench.analysis.crossval import Predictor
+from greenbench.analysis.crossval import Predictor, evaluate
 from greenbench.analysis.stage import (
     PathLike,
     check_metrics_data,
@@ -26,7 +30,6 @@ from greenbench.analysis.stage import (
     read_datasets,
 )
 from greenbench.provenance import provenance
-from greenbench.seeding import derive_seed
 
 log = logging.getLogger(__name__)
 
@@ -140,15 +143,15 @@ def _parameter_values(ds: xr.Dataset, cfg: AnalysisConfig, var: str, q: bool) ->
 def convergence_dataset(dataset_paths: Mapping[int, Mapping[str, PathLike]],
                         fd: tuple[str, Mapping[int, PathLike]] | None,
                         pinn: tuple[str, Mapping[int, PathLike]] | None,
-                        quantity: xr.Dataset | PathLike | None, cfg: AnalysisConfig,
+                        cfg: AnalysisConfig,
                         entries: Mapping[str, Mapping] | None = None) -> xr.Dataset:
-    """``convergence.nc``: Thm 3.1 predictions, learned FD and PINN errors, rates, quantity.
+    """``convergence.nc``: Thm 3.1 predictions, learned FD and PINN errors, rates, and the
+    Spearman trends of the parameter errors with p (the data-quantity study is ``quantity.nc``).
 
     ``fd`` / ``pinn``: ``(model name, {N: metrics.nc})`` or ``None`` when not trained;
     ``entries``: ``{model name: config entry}`` their metrics must have been trained from
-    (a model absent from it: entry not checked). ``quantity``: ``quantity.nc`` (path or
-    Dataset; its ``config_hash`` must be ``cfg.step_hash``). The metrics and ``quantity`` are
-    checked first, the datasets before they are used."""
+    (a model absent from it: entry not checked). The metrics are checked first, the datasets
+    before they are used."""
     entries = entries or {}
     learned = {}
     for key, spec, var, q in (("fd", fd, "w", True), ("pinn", pinn, "rel_error", False)):
@@ -158,8 +161,6 @@ def convergence_dataset(dataset_paths: Mapping[int, Mapping[str, PathLike]],
                             for N in cfg.resolutions}
             _check_learned_data({N: (spec[1][N], ds) for N, ds in learned[key].items()},
                                 dataset_paths, cfg)
-    if quantity is not None:
-        quantity, _ = _read_checked(quantity, "quantity.nc", cfg, cfg.step_hash)
     nq, ns, nr, nd = len(cfg.fd_orders), len(cfg.spaces), len(cfg.resolutions), len(cfg.seeds)
     pred = np.full((nq, ns, nr), np.nan)
     lead = np.full_like(pred, np.nan)
@@ -180,55 +181,108 @@ def convergence_dataset(dataset_paths: Mapping[int, Mapping[str, PathLike]],
     out = cvg.convergence_dataset(cfg.spaces, cfg.resolutions, cfg.seeds, cfg.fd_orders, pred,
                                   lead, fd_w, pinn_rel, k=cfg.k, exact_tol=cfg.fd_exact_tol,
                                   level=cfg.confidence)
-    if quantity is not None:
-        out = out.merge(quantity, combine_attrs="override")
     out.attrs.update(provenance(cfg.config_hash), pde=cfg.pde, k=float(cfg.k),
                      data_hash=cfg.data_hash, fd_model="" if fd is None else fd[0],
                      pinn_model="" if pinn is None else pinn[0])
-    if quantity is not None:
-        out.attrs.update({k: v for k, v in quantity.attrs.items() if k.startswith("quantity_")})
     return out
 
 
-def _neural_trainer(name: str, entry: Mapping, N: int, x: np.ndarray, k: float,
-                    cfg: AnalysisConfig) -> qt.Trainer:
-    """Train ``entry`` on ``(f, u)`` in-process (``cfg.device``) through greenbench.train."""
+def _quantity_members(name: str, metrics_path: PathLike, dataset_path: PathLike,
+                      cfg: AnalysisConfig, sizes: Sequence[int], x: np.ndarray
+                      ) -> tuple[dict[tuple[int, int], Predictor | None], np.ndarray]:
+    """Predictors of the trained quantity members ``{(sample_size, seed): predictor or None}``
+    (``None``: no ``.pt`` file) and ``diverged (sample_size, seed)``, from the training job's
+    ``metrics.nc`` (rule ``train_quantity``), checked against the study first: the model, pde,
+    N, quantity space, seeds and sample sizes, the data hash, the config's entry
+    (``cfg.quantity_models[name]``) and the checksum of the current dataset."""
     from greenbench import train
-    from greenbench.models.registry import TrainConfig
-    from greenbench.train import fit, make_problem
 
-    tcfg = TrainConfig.from_entry(name, entry)
+    entry = cfg.quantity_models[name]
+    space, N = cfg.quantity_space, cfg.quantity_N
+    metrics = io.read_netcdf(metrics_path)
+    check_results(metrics, metrics_path, model=name, pde=cfg.pde, N=N, spaces=[space],
+                  seeds=cfg.seeds)
+    check_provenance(metrics, metrics_path, data_hash=cfg.data_hash, entry=entry)
+    have = [int(n) for n in metrics["sample_size"].values] if "sample_size" in metrics else []
+    if have != list(sizes):
+        raise ResultsMismatch(metrics_path, [f"sample_size is {have}, the study's "
+                                             f"analysis.sample_sizes give {list(sizes)}"])
+    checksum = io.dataset_checksum(dataset_path)
+    check_metrics_data(metrics, metrics_path, {space: checksum}, {space: dataset_path})
+    diverged = metrics["diverged"].sel(train_space=space, seed=list(cfg.seeds)).transpose(
+        "sample_size", "seed").values.astype(bool)
+    out_dir = Path(metrics_path).parent
+    predictors: dict[tuple[int, int], Predictor | None] = {}
+    for n in sizes:
+        for seed in cfg.seeds:
+            path = train.member_path(out_dir, space, seed, n)
+            if not path.exists():
+                log.warning("quantity study: no trained member %s; marked missing", path)
+                predictors[(n, seed)] = None
+                continue
+            module = train.load_trained(path, entry, model=name, N=N, data_checksum=checksum,
+                                        full_entry=True, dataset=dataset_path)
+            module = module.to(train.resolve_device(cfg.device))
+            predictors[(n, seed)] = (lambda m: lambda g: train.predict(m, g, x))(module)
+    return predictors, diverged
 
-    def trainer(f: np.ndarray, u: np.ndarray) -> Predictor:
-        seed = derive_seed(cfg.master_seed, cfg.pde, "quantity", name, N, f.shape[0])
-        problem = make_problem(name, entry, N, [seed], f[None], u[None], x, k, tcfg,
-                               train.resolve_device(cfg.device))
-        result = fit(problem, tcfg)
-        if bool(result.diverged[0]):
-            log.warning("quantity study: %s on %d samples diverged", name, f.shape[0])
-        module = problem.member_modules()[0].eval()
-        return lambda g: train.predict(module, g, x)
 
-    return trainer
+def quantity_dataset(dataset_paths: Mapping[str, PathLike], cfg: AnalysisConfig,
+                     trained: Mapping[str, PathLike] | None = None) -> xr.Dataset:
+    """``quantity.nc``: the data-quantity study at ``cfg.quantity_N``.
 
-
-def quantity_dataset(dataset_paths: Mapping[str, PathLike], cfg: AnalysisConfig) -> xr.Dataset:
-    """Data-quantity study at ``cfg.quantity_N``: the closed-form linear model and every model
-    of ``cfg.quantity_models`` trained on subsets of the ``cfg.quantity_space`` training split,
-    evaluated on every test split."""
-    N = cfg.quantity_N
-    bank = load_test_bank(dataset_paths, cfg, N)
-    f, u = read_datasets({cfg.quantity_space: dataset_paths[cfg.quantity_space]}, cfg,
-                         N)[cfg.quantity_space].split("train")
-    trainers: dict[str, qt.Trainer] = {"linear": qt.linear_trainer(cfg.rank_tol)}
+    Rows of ``quantity_model``: ``linear`` -- the closed-form gradient-descent limit ``W*`` of
+    the first n samples (:func:`greenbench.theory.w_star`, a least-squares solve, no training
+    loop; the same for every seed) -- and every model of ``trained`` (``{name: metrics.nc of
+    the train_quantity job}``; its members were trained in the training stage and are only
+    loaded and evaluated here). Every member is evaluated on the test split of every space.
+    """
+    trained = dict(trained or {})
+    N, space = cfg.quantity_N, cfg.quantity_space
+    unknown = sorted(set(trained) - set(cfg.quantity_models))
+    if unknown:
+        raise ValueError(f"quantity study: {unknown} not among the configured quantity models "
+                         f"{sorted(cfg.quantity_models)}")
     x = pde.grid(N)
-    for name, entry in cfg.quantity_models.items():
-        trainers[name] = _neural_trainer(name, entry, N, x, cfg.k, cfg)
-    out = qt.quantity_errors(trainers, f, u, cfg.sample_sizes, bank)
-    out.attrs.update(provenance(cfg.step_hash), pde=cfg.pde, data_hash=cfg.data_hash,
-                     quantity_train_space=cfg.quantity_space,
-                     quantity_resolution=int(N),
+    members = {name: _quantity_members(name, path, dataset_paths[space], cfg,
+                                       list(cfg.sample_sizes), x)
+               for name, path in trained.items()}
+    bank = load_test_bank(dataset_paths, cfg, N)
+    f, u = read_datasets({space: dataset_paths[space]}, cfg, N)[space].split("train")
+    sizes = qt.check_sizes(cfg.sample_sizes, f.shape[0])
+    closed = qt.quantity_errors({"linear": qt.linear_trainer(cfg.rank_tol)}, f, u, sizes, bank)
+    names = ["linear", *members]
+    shape = (len(names), len(sizes), len(bank.spaces), len(cfg.seeds))
+    mse, rel = np.full(shape, np.nan), np.full(shape, np.nan)
+    mse[0] = closed["quantity_mse"].values[0][..., None]
+    rel[0] = closed["quantity_rel_l2"].values[0][..., None]
+    missing = np.zeros((len(names), len(sizes), len(cfg.seeds)), dtype=bool)
+    diverged = np.zeros_like(missing)
+    for a, name in enumerate(names[1:], start=1):
+        predictors, diverged[a] = members[name]
+        for b, n in enumerate(sizes):
+            for c, seed in enumerate(cfg.seeds):
+                predict = predictors[(n, seed)]
+                if predict is None:
+                    missing[a, b, c] = True
+                    continue
+                with np.errstate(all="ignore"):
+                    mse[a, b, :, c], rel[a, b, :, c] = evaluate(predict, bank)
+    out = qt.quantity_table(names, sizes, list(bank.spaces), list(cfg.seeds), mse, rel,
+                            missing, diverged, space)
+    out.attrs.update(provenance(cfg.config_hash), pde=cfg.pde, data_hash=cfg.data_hash,
+                     quantity_train_space=space, quantity_resolution=int(N),
                      quantity_dropped_sizes=np.asarray(cfg.dropped_sample_sizes, dtype=np.int64))
+    return out
+
+
+def measures_file_dataset(crossval: xr.Dataset | PathLike, cfg: AnalysisConfig) -> xr.Dataset:
+    """``measures.nc``: the reductions of ``crossval.nc`` the report's findings read
+    (:func:`greenbench.analysis.measures.measures_dataset`); ``crossval`` is checked first
+    (the study's hash)."""
+    crossval, _ = _read_checked(crossval, "crossval.nc", cfg, cfg.config_hash)
+    out = ms.measures_dataset(crossval, cfg.spaces)
+    out.attrs.update(provenance(cfg.config_hash), pde=cfg.pde, data_hash=cfg.data_hash)
     return out
 
 

@@ -11,30 +11,38 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
-from greenbench.plots._common import FLOOR, new_figure, placeholder_figure, sort_spaces
+from greenbench.plots._common import (
+    FLOOR,
+    geometric_mean,
+    new_figure,
+    placeholder_figure,
+    sort_spaces,
+)
 from greenbench.spaces import parse_space
 
 
-def plot_quantity(convergence: xr.Dataset, *, floor: float = FLOOR) -> Figure:
+def plot_quantity(quantity: xr.Dataset, *, floor: float = FLOOR) -> Figure:
     """Test MSE vs training sample size, one panel per model of the data-quantity study.
 
     Parameters
     ----------
-    convergence : xarray.Dataset
-        ``quantity_mse`` (quantity_model, sample_size, test_space); attributes
-        ``quantity_train_space`` (the one training space) and ``quantity_resolution``.
+    quantity : xarray.Dataset
+        ``quantity.nc``: ``quantity_mse`` (quantity_model, sample_size, test_space[, seed]; a
+        point is the geometric mean over the seeds); attributes ``quantity_train_space`` (the
+        one training space) and ``quantity_resolution``.
     floor : float
         MSE below it is drawn at it.
 
     Each test space is one line: blue when it lies in the span of the training space
     (:meth:`greenbench.spaces.Space.contains`), orange when not.
     """
-    if "quantity_mse" not in convergence or not np.isfinite(
-            convergence["quantity_mse"].values).any():
-        return placeholder_figure("Data quantity", "no quantity_mse in convergence.nc")
-    q = convergence["quantity_mse"]
-    train = str(convergence.attrs.get("quantity_train_space", "?"))
-    res = convergence.attrs.get("quantity_resolution", "?")
+    if "quantity_mse" not in quantity or not np.isfinite(quantity["quantity_mse"].values).any():
+        return placeholder_figure("Data quantity", "no quantity_mse in quantity.nc")
+    q = quantity["quantity_mse"]
+    if "seed" in q.dims:
+        q = q.reduce(geometric_mean, dim="seed")
+    train = str(quantity.attrs.get("quantity_train_space", "?"))
+    res = quantity.attrs.get("quantity_resolution", "?")
     models = [str(m) for m in q["quantity_model"].values]
     sizes = q["sample_size"].values.astype(float)
     tests = sort_spaces(q["test_space"].values)

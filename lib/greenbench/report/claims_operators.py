@@ -1,5 +1,6 @@
 """Claims of paper-notes 8.1 about the operator models (linear, deep linear, MLP, DeepONet, FNO,
-PI-DeepONet), judged on the cross-validation results."""
+PI-DeepONet), judged on ``measures.nc`` (the cross-validation's reductions, computed by the
+analysis). A class with several models is judged on its first model with results."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from greenbench.report.findings import (
+from greenbench.report.verdicts import (
     FIT_MARGIN,
     GENERALIZES_RATIO,
     IN_SPAN_MAX,
@@ -20,20 +21,27 @@ from greenbench.report.findings import (
     Evidence,
     Finding,
     absent,
-    grade,
-    of_class,
-    per_resolution,
-)
-from greenbench.report.measures import (
-    cell_mse,
     finite_max,
     finite_min,
     fraction,
-    gmean,
-    masks,
-    nested_ratio,
+    grade,
+    of_class,
 )
-from greenbench.spaces import FAMILIES
+
+
+def _cells(ev: Evidence, model: str, category: str):
+    """``(cell MSE (train, test, resolution), category mask (train, test, 1))`` of a model."""
+    m = ev.measures
+    cells = m["cell_mse"].sel(model=model).transpose("train_space", "test_space",
+                                                     "resolution").values
+    mask = m["category_mask"].sel(category=category).transpose("train_space",
+                                                               "test_space").values
+    return cells, mask[:, :, None]
+
+
+def _category(ev: Evidence, model: str, category: str, N: int | None = None) -> float:
+    N = ev.expected.finest if N is None else N
+    return float(ev.measures["category_mse"].sel(model=model, resolution=N, category=category))
 
 
 def linear_blocks(ev: Evidence) -> Finding:
@@ -41,78 +49,78 @@ def linear_blocks(ev: Evidence) -> Finding:
                                 "blocks (test p' <= train p at machine precision, p' > p fails), "
                                 "as Thm 3.2 predicts")
     models = of_class(ev, "linear")
-    if not models:
+    if not models or ev.measures is None:
         return absent(src, claim, "model of class linear", ev, "linear")
     good = total = 0
-    worst_in, best_out = 0.0, np.inf
+    worst_in, best_out = [], []
     for model in models:
-        for _, mse, _, m in per_resolution(ev, model):
-            a, na = fraction(mse < IN_SPAN_MAX, m["family_in"], mse)
-            b, nb = fraction(mse > OUT_OF_SPAN_MIN, m["family_out"], mse)
-            good, total = good + a + b, total + na + nb
-            worst_in = max(worst_in, finite_max(np.where(m["family_in"], mse, np.nan)))
-            best_out = min(best_out, finite_min(np.where(m["family_out"], mse, np.nan)))
+        cin, min_ = _cells(ev, model, "family_in")
+        cout, mout = _cells(ev, model, "family_out")
+        mask_in = np.broadcast_to(min_, cin.shape)
+        mask_out = np.broadcast_to(mout, cout.shape)
+        a, na = fraction(cin < IN_SPAN_MAX, mask_in, cin)
+        b, nb = fraction(cout > OUT_OF_SPAN_MIN, mask_out, cout)
+        good, total = good + a + b, total + na + nb
+        worst_in.append(finite_max(cin[mask_in]))
+        best_out.append(finite_min(cout[mask_out]))
     frac = good / total if total else float("nan")
     return Finding(src, claim, f"{good}/{total} same-family cells agree (in span < "
-                               f"{IN_SPAN_MAX:.0e}: worst {worst_in:.1e}; out of span > "
-                               f"{OUT_OF_SPAN_MIN:.0e}: best {best_out:.1e})", grade(frac))
+                               f"{IN_SPAN_MAX:.0e}: worst {finite_max(worst_in):.1e}; out of span "
+                               f"> {OUT_OF_SPAN_MIN:.0e}: best {finite_min(best_out):.1e})",
+                   grade(frac))
 
 
 def linear_cross_family(ev: Evidence) -> Finding:
     src, claim = "8.1 Linear", "The linear model fails across families (e.g. poly -> sin)"
     models = of_class(ev, "linear")
-    if not models:
+    if not models or ev.measures is None:
         return absent(src, claim, "model of class linear", ev, "linear")
     good = total = 0
-    vals = []
+    means = []
     for model in models:
-        for _, mse, _, m in per_resolution(ev, model):
-            a, n = fraction(mse > OUT_OF_SPAN_MIN, m["cross_family"], mse)
-            good, total = good + a, total + n
-            vals.append(gmean(mse, m["cross_family"]))
+        cells, mask = _cells(ev, model, "cross_family")
+        a, n = fraction(cells > OUT_OF_SPAN_MIN, np.broadcast_to(mask, cells.shape), cells)
+        good, total = good + a, total + n
+        means += list(ev.measures["category_mse"].sel(model=model, category="cross_family")
+                      .values)
     frac = good / total if total else float("nan")
     return Finding(src, claim, f"{good}/{total} cross-family cells above {OUT_OF_SPAN_MIN:.0e} "
-                               f"(geometric mean {gmean(np.array(vals)):.1e})", grade(frac))
+                               f"(geometric mean per model and N {finite_min(means):.1e}.."
+                               f"{finite_max(means):.1e})", grade(frac))
 
 
 def linear_train_mse(ev: Evidence) -> Finding:
     src, claim = "8.1 Linear", "The linear model's training MSE reaches ~1e-20 (float64)"
     models = of_class(ev, "linear")
-    if not models or "train_mse" not in ev.crossval:
+    if not models or ev.measures is None:
         return absent(src, claim, "training MSE of a linear model", ev, "linear")
-    tm = ev.crossval["train_mse"].sel(model=models).values
-    if not np.isfinite(tm).any():
+    g = finite_max(ev.measures["train_mse_gmean_all"].sel(model=models).values)
+    worst = finite_max(ev.measures["train_mse_max"].sel(model=models).values)
+    if not np.isfinite(g):
         return Finding(src, claim, "no finite training MSE", NOT_MEASURABLE)
-    g, worst = gmean(tm), finite_max(tm)
     verdict = REPRODUCED if g <= 1e-18 else PARTLY if g <= 1e-12 else NOT_REPRODUCED
     return Finding(src, claim, f"geometric mean {g:.1e}, worst {worst:.1e}", verdict)
 
 
-def _family_generalization(ev: Evidence, cls: str) -> tuple[dict[str, float], str | None] | None:
-    """Nested/diagonal MSE ratio per family at the finest N (geometric mean over the models of
-    ``cls``), and why generalization cannot be judged (``None`` if it can): a model whose
-    diagonal is not at least :data:`FIT_MARGIN` below its out-of-span error did not learn its
-    own training spaces, so the ratios say nothing about generalization."""
+def _family_generalization(ev: Evidence, cls: str) -> tuple[str, dict[str, float],
+                                                            str | None] | None:
+    """The first model of ``cls``, its nested/diagonal MSE ratio per family at the finest N
+    (``measures.nc``), and why generalization cannot be judged (``None`` if it can): a model
+    whose diagonal is not at least :data:`FIT_MARGIN` below its out-of-span error did not
+    learn its own training spaces, so the ratios say nothing about generalization."""
     models = of_class(ev, cls)
-    if not models:
+    if not models or ev.measures is None:
         return None
-    N = ev.expected.finest
-    ratios: dict[str, list[float]] = {f: [] for f in FAMILIES}
-    diag, out = [], []
-    for model in models:
-        mse, spaces = cell_mse(ev.crossval, model, N, ev.expected.spaces)
-        m = masks(spaces)
-        diag.append(gmean(mse, m["diagonal"]))
-        out.append(gmean(mse, ~m["in_span"]))
-        for fam in FAMILIES:
-            ratios[fam].append(nested_ratio(mse, spaces, fam))
-    d, o = gmean(np.array(diag)), gmean(np.array(out))
+    model, N = models[0], ev.expected.finest
+    r = ev.measures["nested_ratio"].sel(model=model, resolution=N)
+    ratios = {str(f): float(v) for f, v in zip(r["family"].values, r.values, strict=True)}
+    d, o = _category(ev, model, "diagonal"), _category(ev, model, "out_of_span")
     why = None
     if not d * FIT_MARGIN <= o:
-        why = (f"{', '.join(models)} did not fit its own training spaces at N={N} (diagonal "
+        why = (f"{model} did not fit its own training spaces at N={N} (diagonal "
                f"MSE {d:.1e} vs out-of-span {o:.1e}; needs a margin of {FIT_MARGIN:g}): "
                f"train longer to judge generalization")
-    return {f: gmean(np.array(v)) for f, v in ratios.items()}, why
+    return model, ratios, why
 
 
 def _ratio_text(r: dict[str, float]) -> str:
@@ -125,8 +133,8 @@ def deep_linear_partial(ev: Evidence) -> Finding:
     got = _family_generalization(ev, "deep_linear")
     if got is None:
         return absent(src, claim, "model of class deep_linear", ev, "deep_linear")
-    r, why = got
-    text = (f"nested/diagonal MSE ratio at N={ev.expected.finest} ({_ratio_text(r)}; "
+    model, r, why = got
+    text = (f"{model}: nested/diagonal MSE ratio at N={ev.expected.finest} ({_ratio_text(r)}; "
             f"<= {GENERALIZES_RATIO:g} counts as generalizing)")
     if why:
         return Finding(src, claim, f"{why}; {text}", NOT_MEASURABLE)
@@ -142,9 +150,9 @@ def mlp_diagonal(ev: Evidence) -> Finding:
     got = _family_generalization(ev, "mlp")
     if got is None:
         return absent(src, claim, "model of class mlp", ev, "mlp")
-    r, why = got
-    text = (f"nested/diagonal MSE ratio ({_ratio_text(r)}; > {GENERALIZES_RATIO:g} means "
-            f"diagonal-only)")
+    model, r, why = got
+    text = (f"{model}: nested/diagonal MSE ratio ({_ratio_text(r)}; > {GENERALIZES_RATIO:g} "
+            f"means diagonal-only)")
     if why:
         return Finding(src, claim, f"{why}; {text}", NOT_MEASURABLE)
     diag = sum(v > GENERALIZES_RATIO for v in r.values() if np.isfinite(v))
@@ -153,17 +161,12 @@ def mlp_diagonal(ev: Evidence) -> Finding:
 
 
 def _block_structure(ev: Evidence, cls: str) -> tuple[float, float, float] | None:
-    """(nested, out-of-span, diagonal) geometric-mean MSE of a class at the finest N."""
+    """(nested, out-of-span, diagonal) geometric-mean MSE of the first model of a class at the
+    finest N (``measures.nc``)."""
     models = of_class(ev, cls)
-    if not models:
+    if not models or ev.measures is None:
         return None
-    vals = []
-    for model in models:
-        mse, spaces = cell_mse(ev.crossval, model, ev.expected.finest, ev.expected.spaces)
-        m = masks(spaces)
-        vals.append((gmean(mse, m["nested"]), gmean(mse, ~m["in_span"]),
-                     gmean(mse, m["diagonal"])))
-    return tuple(gmean(np.array(v)) for v in zip(*vals, strict=True))
+    return tuple(_category(ev, models[0], c) for c in ("nested", "out_of_span", "diagonal"))
 
 
 def _operator_claim(ev: Evidence, cls: str, src: str, claim: str,
@@ -172,7 +175,7 @@ def _operator_claim(ev: Evidence, cls: str, src: str, claim: str,
     if got is None:
         return absent(src, claim, f"model of class {cls}", ev, cls)
     nested, out, diag = got
-    block = out / nested >= SEPARATION
+    block = out >= SEPARATION * nested
     checks = [block]
     text = (f"nested {nested:.1e} vs out-of-span {out:.1e} (block structure needs a ratio >= "
             f"{SEPARATION:g}); diagonal {diag:.1e}")
@@ -194,16 +197,9 @@ def deeponet_blocks(ev: Evidence) -> Finding:
                            "(slight overfitting to its training distribution)", lower_diag)
 
 
-def _diverged_fraction(ev: Evidence, cls: str) -> float:
-    models = of_class(ev, cls)
-    if not models or "diverged" not in ev.crossval:
-        return float("nan")
-    return float(ev.crossval["diverged"].sel(model=models).values.mean())
-
-
 def fno_unstable(ev: Evidence) -> Finding:
     def unstable() -> tuple[bool, str]:
-        f = _diverged_fraction(ev, "fno")
+        f = float(ev.measures["diverged_fraction"].sel(model=of_class(ev, "fno")[0]))
         return f > 0, f"{100 * f:.0f}% of training runs diverged"
 
     return _operator_claim(ev, "fno", "8.1 FNO",
@@ -213,9 +209,7 @@ def fno_unstable(ev: Evidence) -> Finding:
 
 def pideeponet_floor(ev: Evidence) -> Finding:
     def floor() -> tuple[bool, str]:
-        tm = ev.crossval["train_mse"].sel(model=of_class(ev, "pideeponet")).values \
-            if "train_mse" in ev.crossval else np.array([np.nan])
-        g = gmean(tm)
+        g = float(ev.measures["train_mse_gmean_all"].sel(model=of_class(ev, "pideeponet")[0]))
         return 1e-8 <= g <= 1e-4, f"training MSE {g:.1e} (paper ~1e-6)"
 
     return _operator_claim(ev, "pideeponet", "8.1 PI-DeepONet",

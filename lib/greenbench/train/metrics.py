@@ -138,3 +138,32 @@ _PINN_DESC = {
     "k_hat": {"description": "learned coefficient k of the inverse-problem PINN"},
     "rel_error": {"description": "|k_hat - k| / |k|"},
 }
+
+
+def quantity_metrics_dataset(model: str, entry: Mapping[str, Any], N: int, pde: str,
+                             results: Sequence[Mapping[str, Any]]) -> xr.Dataset:
+    """The ``metrics.nc`` of a data-quantity training job: :func:`metrics_dataset` of the tasks
+    of each training-subset size, stacked over a leading ``sample_size`` dimension (every
+    per-member variable gains it; ``data_checksum (train_space)`` does not).
+
+    Every member must record its ``n_train`` (:attr:`greenbench.train.TrainTask.n_train`)."""
+    by_size: dict[int, list[Mapping[str, Any]]] = {}
+    for r in results:
+        sizes = {m.get("n_train") for m in r["members"]}
+        if len(sizes) != 1 or None in sizes:
+            raise ValueError(f"task {r.get('task')}: members need one n_train, got {sizes}")
+        by_size.setdefault(int(sizes.pop()), []).append(r)
+    if not by_size:
+        raise ValueError(f"model {model!r}, N={N}: no training results to combine")
+    parts = [metrics_dataset(model, entry, N, pde, by_size[n]) for n in sorted(by_size)]
+    checksum = parts[0]["data_checksum"]
+    for part in parts[1:]:
+        if not part["data_checksum"].equals(checksum):
+            raise ValueError(f"model {model!r}, N={N}: sample sizes trained on different data")
+    stacked = xr.concat([p.drop_vars("data_checksum") for p in parts], dim="sample_size",
+                        coords="minimal", compat="override", combine_attrs="override")
+    stacked = stacked.assign_coords(sample_size=np.asarray(sorted(by_size), dtype=np.int64))
+    stacked["data_checksum"] = checksum
+    stacked.attrs["description"] = ("data-quantity study: each member trained on the first "
+                                    "sample_size samples of its training split")
+    return stacked

@@ -91,6 +91,12 @@ class TrainTask:
     data_hash
         The study's data hash (``provenance.data_hash``), ``""`` for any: the datasets'
         ``config_hash`` attribute must equal it.
+    n_train
+        Training-subset size (the data-quantity study): every member trains on the first
+        ``n_train`` samples of its training split (i.i.d. samples, so a random subset, nested
+        as ``n_train`` grows); ``None``: the whole split. When set it enters the name, the
+        member seeds, the member paths (``{out_dir}/{space}/n{n}/seed{s}.pt``) and the
+        fingerprint; when ``None`` these are exactly what they were without it.
     """
 
     model: str
@@ -104,6 +110,7 @@ class TrainTask:
     device: str = "auto"
     checksums: dict[str, str] = field(default_factory=dict, hash=False)
     data_hash: str = ""
+    n_train: int | None = None
 
     @property
     def name(self) -> str:
@@ -115,24 +122,39 @@ class TrainTask:
             tail = f"{_compress_spaces(spaces)}/seed{_compress_ints(seeds)}"
         else:
             tail = "+".join(f"{s}:{seed}" for s, seed in self.members)
-        return f"{self.model}/N{self.N}/{tail}"
+        size = "" if self.n_train is None else f"/n{self.n_train}"
+        return f"{self.model}/N{self.N}{size}/{tail}"
 
     def member_seed(self, train_space: str, seed: int) -> int:
-        """``derive_seed(master, pde, model, train_space, N, seed)``: the member's init seed."""
-        return derive_seed(self.master_seed, self.pde, self.model, train_space, self.N, seed)
+        """``derive_seed(master, pde, model, train_space, N, seed)``: the member's init seed
+        (with ``n_train``: ``..., seed, "n", n_train``)."""
+        size = () if self.n_train is None else ("n", int(self.n_train))
+        return derive_seed(self.master_seed, self.pde, self.model, train_space, self.N, seed,
+                           *size)
 
     def member_path(self, train_space: str, seed: int) -> Path:
-        return Path(self.out_dir) / train_space / f"seed{seed}.pt"
+        return member_path(self.out_dir, train_space, seed, self.n_train)
 
     def fingerprint(self) -> str:
         """Hash of everything that determines the result (checkpoints and ``.pt`` files must
         match it): model, entry, pde, N, members, master seed and the members' dataset
         checksums (the data hash is left out: the same numbers under another hash need no
-        retraining)."""
-        return config_hash({"model": self.model, "entry": self.entry, "pde": self.pde,
-                            "N": self.N, "members": [list(m) for m in self.members],
-                            "master_seed": self.master_seed,
-                            "checksums": [self.checksums.get(s, "") for s, _ in self.members]})
+        retraining); with ``n_train``, also the subset size."""
+        record = {"model": self.model, "entry": self.entry, "pde": self.pde,
+                  "N": self.N, "members": [list(m) for m in self.members],
+                  "master_seed": self.master_seed,
+                  "checksums": [self.checksums.get(s, "") for s, _ in self.members]}
+        if self.n_train is not None:
+            record["n_train"] = int(self.n_train)
+        return config_hash(record)
+
+
+def member_path(out_dir: str | os.PathLike, train_space: str, seed: int,
+                n_train: int | None = None) -> Path:
+    """Where a member's ``.pt`` file lives: ``{out_dir}/{train_space}/seed{seed}.pt``, or
+    ``{out_dir}/{train_space}/n{n_train}/seed{seed}.pt`` for a training subset."""
+    base = Path(out_dir) / train_space
+    return (base if n_train is None else base / f"n{int(n_train)}") / f"seed{int(seed)}.pt"
 
 
 def _compress_ints(values: Sequence[int]) -> str:
@@ -200,6 +222,11 @@ def _load_members(task: TrainTask) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
                                             f"{hashes[space]!r}, task {task.name} expects "
                                             f"{task.data_hash!r}")
             f, u = ds.split("train")
+            if task.n_train is not None:
+                if not 1 <= task.n_train <= f.shape[0]:
+                    raise ValueError(f"task {task.name}: n_train={task.n_train}, but {path} "
+                                     f"has {f.shape[0]} training samples")
+                f, u = f[:task.n_train], u[:task.n_train]
             cache[space] = (f, u, ds.x, float(ds.attrs["k"]))
         f, u, x, k = cache[space]
         fs.append(f)
@@ -258,7 +285,8 @@ def _member_results(task: TrainTask, problem, result: FitResult, k: float) -> li
     extras = problem.member_extras(k)
     out = []
     for e, (space, seed) in enumerate(task.members):
-        out.append({"train_space": space, "seed": int(seed),
+        size = {} if task.n_train is None else {"n_train": int(task.n_train)}
+        out.append({"train_space": space, "seed": int(seed), **size,
                     "path": str(task.member_path(space, seed)),
                     "data_checksum": task.checksums[space],
                     "train_mse": float(result.train_mse[e]),
@@ -293,6 +321,7 @@ def _pt_content(task: TrainTask, member: Mapping[str, Any], module: nn.Module,
             "train_space": member["train_space"], "seed": member["seed"],
             "data_checksum": task.checksums[member["train_space"]], "data_hash": data_hash,
             "dtype": cfg.dtype, "k": float(k), "fingerprint": task.fingerprint(),
+            **({} if task.n_train is None else {"n_train": int(task.n_train)}),
             "state_dict": {k: v.detach().cpu() for k, v in module.state_dict().items()},
             "metrics": metrics}
 

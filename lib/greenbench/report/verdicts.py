@@ -1,0 +1,114 @@
+"""Verdict types and thresholds of the findings: what the claim modules judge with.
+
+:class:`Evidence` (the results files), :class:`Finding` (one judged claim), the verdicts and
+every threshold (documented in docs/report.md). The claim modules
+(:mod:`~greenbench.report.claims_operators`, :mod:`~greenbench.report.claims_theory`) and
+:mod:`~greenbench.report.findings` import from here, never from each other, so the report has
+no import cycle. The numbers judged are read from the analysis files (``measures.nc``,
+``convergence.nc``, ``greens.nc``, ``quantity.nc``, ``bounds.nc``, ``crossval.nc``); here they
+are only compared with thresholds, counted and picked (smallest, largest) for the text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from greenbench.report.expected import Expected
+
+REPRODUCED, PARTLY, NOT_REPRODUCED, NOT_MEASURABLE = (
+    "reproduced", "partly reproduced", "not reproduced", "not measurable")
+VERDICTS = (REPRODUCED, PARTLY, NOT_REPRODUCED, NOT_MEASURABLE)
+
+IN_SPAN_MAX = 1e-12       # linear model: an in-span cell is "at machine precision" below this
+OUT_OF_SPAN_MIN = 1e-8    # ... and an out-of-span cell "fails" above this
+GENERALIZES_RATIO = 10.0  # nested/diagonal MSE ratio up to which a model generalizes in a family
+SEPARATION = 100.0        # out-of-span / in-span MSE ratio that makes a "block" structure
+FIT_MARGIN = 100.0        # diagonal MSE must be this far below out-of-span to judge a model
+FULL, HALF = 0.95, 0.5    # fraction of agreeing cells for reproduced / partly reproduced
+PREDICTED_ZERO = 1e-20    # a Thm 3.2 prediction below this is "exactly zero" (in span)
+FD_EXACT_MAX = 1e-10      # FD relative error of an exact cell (p < q)
+RATE_TOL = 0.5            # fitted FD rate within this of q (or q inside its 95% CI)
+STENCIL_TOL = 1e-6        # recovered stencil row vs the generating one (relative max norm)
+Z_MAX = 4.0               # |measured - predicted| / standard error up to which a cell agrees
+QUANTITY_GAIN = 10.0      # out-of-span MSE must not drop by more than this with more data
+SPREAD_DECADES = 2.0      # out-of-span MSE of all models within this many decades
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The results a report is built from; ``None`` for a missing file."""
+
+    expected: Expected
+    crossval: xr.Dataset | None = None
+    bounds: xr.Dataset | None = None
+    convergence: xr.Dataset | None = None
+    greens: xr.Dataset | None = None
+    fields: xr.Dataset | None = None     # greens/N{finest}.nc
+    quantity: xr.Dataset | None = None   # quantity.nc
+    measures: xr.Dataset | None = None   # measures.nc
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One claim of the paper and this study's measurement of it."""
+
+    source: str
+    claim: str
+    measured: str
+    verdict: str
+
+
+def grade(frac: float) -> str:
+    """Verdict from the fraction of agreeing cells (:data:`FULL`, :data:`HALF`)."""
+    if not np.isfinite(frac):
+        return NOT_MEASURABLE
+    return REPRODUCED if frac >= FULL else PARTLY if frac >= HALF else NOT_REPRODUCED
+
+
+def models_present(ev: Evidence, names: Sequence[str]) -> list[str]:
+    """Those of ``names`` with at least one finite cell in ``measures.nc`` (else in
+    ``crossval.nc``)."""
+    src, var = ((ev.measures, "cell_mse") if ev.measures is not None else (ev.crossval, "mse"))
+    if src is None or var not in src:
+        return []
+    have = set(map(str, src["model"].values))
+    return [m for m in names if m in have and np.isfinite(src[var].sel(model=m).values).any()]
+
+
+def of_class(ev: Evidence, cls: str) -> list[str]:
+    """Models of class ``cls`` with at least one cross-validation result."""
+    return models_present(ev, ev.expected.models_of_class(cls))
+
+
+def absent(source: str, claim: str, what: str, ev: Evidence | None = None,
+           cls: str | None = None) -> Finding:
+    """The finding for a claim whose model or results are not in this study. With ``ev`` and
+    ``cls``, says whether models of that class were configured but produced no results."""
+    configured = ev.expected.models_of_class(cls) if ev is not None and cls else []
+    text = (f"configured model(s) {', '.join(configured)} of class {cls} have no results "
+            f"(see Missing)" if configured else f"no {what} in this study")
+    return Finding(source, claim, text, NOT_MEASURABLE)
+
+
+def fraction(condition: np.ndarray, mask: np.ndarray, values: np.ndarray) -> tuple[int, int]:
+    """``(count where condition, count)`` over the finite ``values`` inside ``mask``."""
+    ok = mask & np.isfinite(values)
+    return int((condition & ok).sum()), int(ok.sum())
+
+
+def finite_min(values) -> float:
+    """Smallest finite value, NaN when there is none."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(v.min()) if v.size else float("nan")
+
+
+def finite_max(values) -> float:
+    """Largest finite value, NaN when there is none."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(v.max()) if v.size else float("nan")

@@ -1,7 +1,9 @@
 # Stage 3: the analysis. Every trained operator model is evaluated on every test split
 # (one evaluation file per model and N), then aggregated into the benchmark (crossval.nc), the
-# Green's functions (greens.nc, greens/N{res}.nc), Thm 3.2 (bounds.nc) and Thm 3.1 with the
-# data-quantity study (convergence.nc). Layouts: docs/results_format.md.
+# Green's functions (greens.nc, greens/N{res}.nc), Thm 3.2 (bounds.nc), Thm 3.1
+# (convergence.nc), the data-quantity study (quantity.nc: evaluates the members trained by
+# train_quantity) and the measures the report judges (measures.nc). Nothing here trains.
+# Layouts: docs/results_format.md.
 from greenbench.analysis.config import step_params
 
 ANALYSIS = STUDY.analysis_params
@@ -106,6 +108,7 @@ rule bounds:
 rule data_quantity:
     input:
         datasets=quantity_datasets(),
+        trained=quantity_training(),
     output:
         paths.quantity(),
     log:
@@ -118,8 +121,9 @@ rule data_quantity:
     resources:
         mem_mb=4000,
     params:
-        analysis=ANALYSIS_STEP,
+        analysis=ANALYSIS,
         datasets=dataset_map()[quantity_resolution()],
+        quantity_model=quantity_model() or "",
     script:
         "../../scripts/analyze_quantity.py"
 
@@ -129,7 +133,6 @@ rule convergence:
         datasets=STUDY.datasets(),
         fd=parameter_metrics("fd"),
         pinn=parameter_metrics("pinn"),
-        quantity="results/{pde}/quantity.nc",
     output:
         paths.convergence(),
     log:
@@ -149,3 +152,23 @@ rule convergence:
         entries=STUDY.parameter_entries(),
     script:
         "../../scripts/analyze_convergence.py"
+
+
+rule measures:
+    input:
+        crossval="results/{pde}/crossval.nc",
+    output:
+        "results/{pde}/measures.nc",
+    log:
+        "logs/{pde}/analysis/measures.log",
+    benchmark:
+        "logs/{pde}/analysis/measures.benchmark.tsv"
+    conda:
+        "../envs/greenbench.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    params:
+        analysis=ANALYSIS,
+    script:
+        "../../scripts/analyze_measures.py"

@@ -105,3 +105,60 @@ def train_threads(wildcards):
     """Cores the training job takes from Snakemake (1 when SLURM runs its tasks)."""
     members = [(s, seed) for s in STUDY.spaces for seed in STUDY.seeds]
     return CLUSTER.local_threads(len(chunks(members, CLUSTER.chunk_size)))
+
+
+# ---- data-quantity training targets (workflow/rules/train.smk, rule train_quantity) ----
+# The data-quantity study's neural model (analysis.quantity_model, with the cheap budget
+# analysis.quantity_steps) is trained here like every other model: through greenbench.hpc, so it
+# runs on SLURM, is checkpointed and resumes. Members (sample_size, seed) on the quantity space
+# at the quantity resolution; one ensemble per sample size (and chunk of seeds). The analysis
+# job `data_quantity` only evaluates them (docs/results_format.md, quantity.nc).
+QUANTITY = analysis_params(config)
+
+
+def quantity_model():
+    """Name of the data-quantity study's trained model, or None (closed-form linear only)."""
+    return next(iter(QUANTITY["quantity_models"]), None)
+
+
+def quantity_training():
+    """The quantity training job's metrics.nc, or [] without a quantity model."""
+    name = quantity_model()
+    return (
+        []
+        if name is None
+        else [
+            f"results/{PDE}/train_quantity/{name}/N{QUANTITY['quantity_resolution']}/metrics.nc"
+        ]
+    )
+
+
+def quantity_train_datasets(wildcards):
+    return [
+        dataset_path(QUANTITY["quantity_space"], wildcards.res, wildcards.pde),
+    ]
+
+
+def quantity_train_params(wildcards):
+    """What determines the quantity study's trained members: a change retrains them."""
+    N = int(wildcards.res)
+    space = QUANTITY["quantity_space"]
+    return dict(
+        model=wildcards.model,
+        entry=QUANTITY["quantity_models"][wildcards.model],
+        pde=wildcards.pde,
+        N=N,
+        spaces=[space],
+        seeds=config["train_seeds"],
+        sample_sizes=QUANTITY["sample_sizes"],
+        master_seed=config["seed"],
+        data_hash=DATA_HASH,
+        datasets={space: dataset_path(space, N, wildcards.pde)},
+        out_dir=f"results/{wildcards.pde}/train_quantity/{wildcards.model}/N{N}",
+    )
+
+
+def quantity_train_threads(wildcards):
+    """Cores of the quantity training job: one task per sample size and chunk of seeds."""
+    per_size = len(chunks(list(config["train_seeds"]), CLUSTER.chunk_size))
+    return CLUSTER.local_threads(len(QUANTITY["sample_sizes"]) * per_size)

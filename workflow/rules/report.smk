@@ -100,6 +100,7 @@ rule plot_bounds:
 rule plot_convergence:
     input:
         convergence=rules.convergence.output[0],
+        quantity=rules.data_quantity.output[0],
     output:
         convergence=report(
             paths.figure(name="convergence"),
@@ -165,6 +166,8 @@ rule report:
         crossval=rules.crossval.output[0].format(pde=PDE),
         bounds=rules.bounds.output[0].format(pde=PDE),
         convergence=rules.convergence.output[0].format(pde=PDE),
+        quantity=rules.data_quantity.output[0].format(pde=PDE),
+        measures=rules.measures.output[0].format(pde=PDE),
         greens=rules.greens.output.greens.format(pde=PDE),
         greens_fields=paths.greens_fields(PDE, FINEST),
         figures=REPORT_FIGURES,

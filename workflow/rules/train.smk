@@ -32,3 +32,32 @@ rule train:
         train=train_params,
     script:
         "../../scripts/train_model.py"
+
+
+# The data-quantity study's model is trained here like every other model (helpers in
+# common.smk): members (sample_size, seed) on the quantity space at the quantity resolution.
+localrules:
+    train_quantity,
+
+
+rule train_quantity:
+    input:
+        datasets=quantity_train_datasets,
+    output:
+        metrics="results/{pde}/train_quantity/{model}/N{res}/metrics.nc",
+    log:
+        "logs/{pde}/train_quantity/{model}/N{res}/train.log",
+    benchmark:
+        "logs/{pde}/train_quantity/{model}/N{res}/train.benchmark.tsv"
+    wildcard_constraints:
+        model=re.escape(quantity_model() or "") or "(?!)",
+        res=str(QUANTITY["quantity_resolution"]),
+    conda:
+        "../envs/greenbench.yaml"
+    threads: quantity_train_threads
+    resources:
+        mem_mb=4000,
+    params:
+        train=quantity_train_params,
+    script:
+        "../../scripts/train_model.py"

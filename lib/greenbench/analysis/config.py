@@ -61,7 +61,8 @@ class AnalysisConfig:
         Offsets ``-h..h`` of the stencil read off an inverted learned operator.
     sample_sizes, quantity_space, quantity_resolution, quantity_models
         Data-quantity study: training subset sizes, the one training space, its resolution
-        (``0``: the smallest), and ``{name: entry}`` of the neural models trained for it.
+        (``0``: the smallest), and ``{name: entry}`` of the neural models trained for it (by
+        the training stage, rule ``train_quantity``; the analysis only evaluates them).
     dropped_sample_sizes
         Configured sizes above the training split (not run; recorded in ``convergence.nc``).
     device
@@ -174,14 +175,15 @@ def step_params(params: Mapping[str, Any]) -> dict[str, Any]:
 
 def quantity_models(config: Mapping[str, Any]) -> dict[str, dict]:
     """``{name: entry}`` of the data-quantity study's neural model with the cheap budget
-    (``analysis.quantity_steps``), or ``{}`` when ``analysis.quantity_model`` is empty, absent
-    from ``models:``, disabled, or a parameter learner."""
+    (``analysis.quantity_steps``; trained by the rule ``train_quantity``), or ``{}`` when
+    ``analysis.quantity_model`` is empty, absent from ``models:``, disabled, or a parameter
+    learner."""
     a = config["analysis"]
     name = a["quantity_model"]
     entry = enabled_models(config).get(name)
     if not name or entry is None or entry["class"] in PARAMETER_CLASSES:
         return {}
-    train = dict(entry.get("train") or {}, steps=int(a["quantity_steps"]), checkpoint_every=0)
+    train = dict(entry.get("train") or {}, steps=int(a["quantity_steps"]))
     return {name: dict(entry, train=train)}
 
 

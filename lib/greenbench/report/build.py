@@ -31,7 +31,8 @@ from greenbench.report.html import FigureItem, RunInfo, render_html
 from greenbench.report.missing import Gap, find_gaps
 
 RESULT_KEYS: tuple[str, ...] = (
-    "crossval", "bounds", "convergence", "greens", "greens_fields", "scorecard")
+    "crossval", "bounds", "convergence", "quantity", "measures", "greens", "greens_fields",
+    "scorecard")
 """Keys of the ``results`` mapping: the analysis outputs (``greens_fields`` is
 ``greens/N{finest}.nc``; ``scorecard`` is optional, else the scorecard is read from crossval)."""
 
@@ -123,7 +124,8 @@ def build_report(out: str | os.PathLike, *, config: Mapping,
             check_provenance(names[key], ds, config_hash, expected.data_hash)
     gaps = find_gaps({k: v for k, v in loaded.items() if k != "scorecard"}, expected, names)
     ev = Evidence(expected, loaded.get("crossval"), loaded.get("bounds"),
-                  loaded.get("convergence"), loaded.get("greens"), loaded.get("greens_fields"))
+                  loaded.get("convergence"), loaded.get("greens"), loaded.get("greens_fields"),
+                  quantity=loaded.get("quantity"), measures=loaded.get("measures"))
     findings = all_findings(ev)
 
     score_src = loaded.get("scorecard") or loaded.get("crossval")

@@ -8,10 +8,12 @@ import logging
 import sys
 import time
 
-from greenbench.analysis.config import AnalysisConfig, config_from_file
+from greenbench.analysis.config import AnalysisConfig
 from greenbench.analysis.stage_theory import bounds_dataset
+from greenbench.config import load_config
 from greenbench.io import write_netcdf
 from greenbench.logs import log_to
+from greenbench.study import Study
 
 
 def main(cfg: AnalysisConfig, crossval: str, datasets: dict, linear_model: str | None,
@@ -33,8 +35,7 @@ if "snakemake" in globals():
          sm.params.linear_model, list(sm.input.linear), sm.output[0])
 elif __name__ == "__main__":
     log_to()
-    cfg = config_from_file(sys.argv[1])
+    study = Study.from_config(load_config(sys.argv[1]))
     model = sys.argv[4] if len(sys.argv) > 4 else None
-    data = {N: {s: f"data/{cfg.pde}/{s}/N{N}.h5" for s in cfg.spaces} for N in cfg.resolutions}
-    parts = [f"results/{cfg.pde}/evaluate/{model}/N{N}.nc" for N in cfg.resolutions]
-    main(cfg, sys.argv[2], data, model, parts if model else [], sys.argv[3])
+    main(study.analysis, sys.argv[2], study.dataset_map(), model,
+         study.evaluations([model]) if model else [], sys.argv[3])

@@ -11,11 +11,12 @@ import logging
 import sys
 import time
 
-from greenbench.analysis.config import AnalysisConfig, config_from_file
+from greenbench.analysis.config import AnalysisConfig
 from greenbench.analysis.stage import evaluate_model
 from greenbench.config import load_config
 from greenbench.io import write_netcdf
 from greenbench.logs import log_to
+from greenbench.study import Study
 
 
 def main(cfg: AnalysisConfig, model: str, entry: dict, N: int, metrics: str, datasets: dict,
@@ -36,7 +37,6 @@ if "snakemake" in globals():
 elif __name__ == "__main__":
     log_to()
     config, model, res, out = sys.argv[1:5]
-    cfg, N = config_from_file(config), int(res)
-    main(cfg, model, load_config(config)["models"][model], N,
-         f"results/{cfg.pde}/train/{model}/N{N}/metrics.nc",
-         {s: f"data/{cfg.pde}/{s}/N{N}.h5" for s in cfg.spaces}, out)
+    study, N = Study.from_config(load_config(config)), int(res)
+    main(study.analysis, model, study.entries[model], N, study.train_metrics(model, N),
+         study.dataset_map()[N], out)

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from greenbench import paths
 from greenbench.analysis.config import AnalysisConfig, config_from_file
 from greenbench.analysis.stage import greens_datasets
 from greenbench.io import write_netcdf
@@ -34,5 +35,7 @@ if "snakemake" in globals():
 elif __name__ == "__main__":
     log_to()
     cfg, out_dir = config_from_file(sys.argv[1]), Path(sys.argv[2])
-    main(cfg, sys.argv[3:], str(out_dir / "greens.nc"),
-         {N: str(out_dir / "greens" / f"N{N}.nc") for N in cfg.resolutions})
+    root = Path(paths.results_dir(cfg.pde))  # OUT_DIR stands for results/{pde}
+    main(cfg, sys.argv[3:], str(out_dir / Path(paths.greens(cfg.pde)).relative_to(root)),
+         {N: str(out_dir / Path(paths.greens_fields(cfg.pde, N)).relative_to(root))
+          for N in cfg.resolutions})

@@ -304,3 +304,18 @@ def load_config(path: str | Path) -> dict:
     """Read and validate a config file."""
     with open(path) as fh:
         return validate_config(yaml.safe_load(fh) or {})
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m greenbench.config [FILE]``: print the validated study of ``FILE`` (default:
+    an empty config), every default filled in from the schema."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    cfg = load_config(args[0]) if args else validate_config({})
+    print(yaml.safe_dump(cfg, sort_keys=False, default_flow_style=None), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

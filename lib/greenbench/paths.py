@@ -34,10 +34,12 @@ TEMPLATES: dict[str, str] = {
     "quantity_train_metrics": f"{_QUANTITY_DIR}/metrics.nc",
     "quantity_member": f"{_QUANTITY_DIR}/{_SUBSET_MEMBER}",
     "evaluation": "results/{pde}/evaluate/{model}/N{res}.nc",
+    "results_dir": "results/{pde}",
     "crossval": "results/{pde}/crossval.nc",
     "bounds": "results/{pde}/bounds.nc",
     "quantity": "results/{pde}/quantity.nc",
     "convergence": "results/{pde}/convergence.nc",
+    "measures": "results/{pde}/measures.nc",
     "greens": "results/{pde}/greens.nc",
     "greens_fields": "results/{pde}/greens/N{res}.nc",
     "figures": "results/{pde}/figures",
@@ -158,6 +160,11 @@ def evaluation(pde: object = "{pde}", model: object = "{model}", res: object = "
     return fill("evaluation", pde=pde, model=model, res=res)
 
 
+def results_dir(pde: object = "{pde}") -> str:
+    """``results/{pde}``: the folder of the study's analysis files."""
+    return fill("results_dir", pde=pde)
+
+
 def crossval(pde: object = "{pde}") -> str:
     """``results/{pde}/crossval.nc``: the benchmark."""
     return fill("crossval", pde=pde)
@@ -176,6 +183,11 @@ def quantity(pde: object = "{pde}") -> str:
 def convergence(pde: object = "{pde}") -> str:
     """``results/{pde}/convergence.nc``: Thm 3.1, rate fits, the data-quantity study."""
     return fill("convergence", pde=pde)
+
+
+def measures(pde: object = "{pde}") -> str:
+    """``results/{pde}/measures.nc``: the numbers the report judges."""
+    return fill("measures", pde=pde)
 
 
 def greens(pde: object = "{pde}") -> str:

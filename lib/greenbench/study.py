@@ -193,10 +193,11 @@ class Study:
         return paths.figure(self.pde, name)
 
     def results(self) -> dict[str, str]:
-        """The report's inputs: :data:`greenbench.report.RESULT_KEYS` -> path (no scorecard)."""
-        return {"crossval": paths.crossval(self.pde), "bounds": paths.bounds(self.pde),
-                "convergence": paths.convergence(self.pde), "greens": paths.greens(self.pde),
-                "greens_fields": paths.greens_fields(self.pde, self.finest)}
+        """The analysis files the report reads, by kind (``greens_fields``: at the finest N)."""
+        kinds = ("crossval", "bounds", "convergence", "quantity", "measures", "greens")
+        out = {kind: paths.fill(kind, pde=self.pde) for kind in kinds}
+        out["greens_fields"] = paths.greens_fields(self.pde, self.finest)
+        return out
 
     # ---- per-job params of the workflow ----
 

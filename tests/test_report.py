@@ -5,7 +5,6 @@ the page is self-contained and (in headless Chromium) every image loads."""
 from __future__ import annotations
 
 import base64
-import html
 import os
 import re
 import runpy
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from markupsafe import escape
 
 from greenbench import plots
 from greenbench.config import validate_config
@@ -158,7 +158,7 @@ def test_report_embeds_every_figure_with_caption(built):
         assert raw == fig.read_bytes()                          # in report order, unaltered
         assert (int(w), int(h)) == plots_size(raw)
         title, caption = caption_for(fig.stem)
-        assert f"<b>{html.escape(title)}.</b> {html.escape(caption)}</figcaption>" in page
+        assert f"<b>{escape(title)}.</b> {escape(caption)}</figcaption>" in page  # autoescaped
     # self-contained: no scripts, nothing fetched from elsewhere
     assert "<script" not in page
     assert not re.search(r'(src|href)="(?!data:|#)', page)

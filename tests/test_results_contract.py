@@ -226,3 +226,51 @@ def test_python_m_greenbench_check_on_a_results_file(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"ok    {path} (results greens_fields)" in proc.stdout
+
+
+# ------------------------------------------------------------------------ a real tiny study
+STUDY = {
+    "spaces": {"poly": [2], "sin": [1, 3], "fem": True}, "resolutions": [8], "n_samples": 60,
+    "test_fraction": 0.5, "seed": 5, "cluster": "config/cluster/debug.yaml",
+    "models": {"linear": {"class": "linear"},
+               "mlp": {"class": "mlp", "params": {"width": 8}, "train": {"steps": 5}},
+               "fd": {"class": "fd"}, "pinn": {"class": "pinn", "train": {"steps": 5}}},
+    "analysis": {"sample_sizes": [1, 3, 30], "quantity_steps": 5},
+}
+TARGETS = [f"results/poisson1d/{n}.nc"
+           for n in ("crossval", "bounds", "convergence", "greens", "quantity", "greens/N8")]
+
+
+@pytest.mark.slow
+def test_check_passes_on_a_real_study_and_names_a_removed_variable(tmp_path):
+    """Issue 8 item 5, done-when: ``python -m greenbench.check results/`` passes on a real
+    study and fails, naming the file and the variable, once one variable is removed."""
+    import os
+
+    import yaml
+
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(STUDY))
+    env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("snakemake")), "-s", str(ROOT / "Snakefile"),
+         "--directory", str(tmp_path), "--configfile", str(tmp_path / "config.yaml"),
+         "--cores", "2", *TARGETS], cwd=tmp_path, capture_output=True, text=True, env=env,
+        timeout=900)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    results = tmp_path / "results"
+    check = [sys.executable, "-m", "greenbench.check", str(results)]
+    proc = subprocess.run(check, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout
+    lines = proc.stdout.splitlines()
+    kinds = {line.rsplit("(results ", 1)[-1].rstrip(")") for line in lines}
+    assert kinds == {"crossval", "bounds", "convergence", "greens", "greens_fields", "quantity",
+                     "evaluate", "metrics", "metrics_fd", "metrics_pinn", "metrics_quantity"}
+    assert all(line.startswith("ok    ") for line in lines)
+
+    bounds = results / "poisson1d" / "bounds.nc"
+    write_netcdf(read_netcdf(bounds).drop_vars("measured_z"), bounds)
+    proc = subprocess.run(check, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert (f"BAD   {bounds}: (results contract 'bounds') variable 'measured_z' "
+            f"('train_space', 'test_space', 'resolution', 'seed') missing") in proc.stdout
+    assert sum(line.startswith("BAD") for line in proc.stdout.splitlines()) == 1

@@ -93,3 +93,27 @@ def test_template_is_package_data_with_autoescape_on():
     assert "report/templates/*" in data
     deps = tomllib.load(open(ROOT / "pyproject.toml", "rb"))["project"]["dependencies"]
     assert any(d.replace(" ", "").startswith("jinja2>=3.1") for d in deps)
+
+
+def test_captions_have_one_source_in_package_data():
+    """captions.py reads greenbench/report/figure_captions/{key}.rst; the workflow's
+    workflow/report/{key}.rst (snakemake's report(caption=...)) are symlinks to those files."""
+    from greenbench.report.captions import CAPTION_DIR, CAPTIONS, TITLES
+
+    files = importlib.resources.files("greenbench.report") / CAPTION_DIR
+    assert sorted(p.name for p in files.iterdir() if p.name.endswith(".rst")) == sorted(
+        f"{key}.rst" for key in TITLES)
+    workflow = ROOT / "workflow" / "report"
+    assert sorted(p.name for p in workflow.glob("*.rst")) == sorted(f"{k}.rst" for k in TITLES)
+    for key, (title, text) in CAPTIONS.items():
+        link = workflow / f"{key}.rst"
+        assert link.is_symlink(), f"{link} must be a symlink to the package data"
+        assert link.resolve() == (ROOT / "lib" / "greenbench" / "report" / CAPTION_DIR
+                                  / f"{key}.rst").resolve()
+        assert title == TITLES[key] and text and "\n" not in text
+    rules = (ROOT / "workflow" / "rules" / "report.smk").read_text()
+    used = set(re.findall(r'caption="\.\./report/([a-z_]+)\.rst"', rules))
+    assert used == set(TITLES), used ^ set(TITLES)
+    with open(ROOT / "pyproject.toml", "rb") as fh:
+        data = tomllib.load(fh)["tool"]["setuptools"]["package-data"]["greenbench"]
+    assert f"report/{CAPTION_DIR}/*.rst" in data

@@ -24,7 +24,9 @@ from greenbench.analysis import measures as ms
 from greenbench.analysis import quantity as qt
 from greenbench.analysis.convergence import _p_trends
 from greenbench.analysis.scorecard import scorecard
+from greenbench.config import validate_config
 from greenbench.pde import fem_operator, greens_matrix, grid
+from greenbench.provenance import data_hash as study_data_hash
 from greenbench.provenance import provenance
 from greenbench.results_contract import apply_contract
 from greenbench.seeding import rng_for
@@ -33,7 +35,6 @@ from greenbench.spaces import basis_matrix, parse_space
 SCORECARD_METRICS: tuple[str, ...] = (
     "in_distribution", "nested", "out_of_span", "cross_family", "span_consistency",
 )
-DATA_HASH = "synthetic-data"
 
 _LEVELS = {  # class -> (log10 MSE in span, log10 MSE out of span, log10 train MSE)
     "linear": (-30.0, -4.0, -22.0),
@@ -73,7 +74,7 @@ def _projected_greens(space: str, N: int, k: float) -> np.ndarray:
 def synthetic_results(
     spaces: Sequence[str], resolutions: Sequence[int], seeds: Sequence[int],
     models: Mapping[str, str], *, q_orders: Sequence[int] = (2, 4, 6), k: float = 1.0,
-    master_seed: int = 0, config_hash: str = "synthetic",
+    master_seed: int = 0, config_hash: str = "synthetic", data_hash: str | None = None,
 ) -> dict[str, object]:
     """Build every results file of one study in memory.
 
@@ -84,6 +85,9 @@ def synthetic_results(
     models
         Model name -> class (``linear``, ``mlp``, ``fno``, ..., ``fd``, ``pinn``). Operator
         classes appear in ``crossval``/``greens``; ``linear`` drives ``bounds``.
+    data_hash
+        The ``data_hash`` attribute (default: that of the default study on these spaces and
+        resolutions, what the report checks it against).
 
     Returns
     -------
@@ -94,7 +98,12 @@ def synthetic_results(
     op_models = {m: c for m, c in models.items() if c not in ("fd", "pinn")}
     names = list(op_models)
     rng = rng_for(master_seed, "synthetic-results")
-    attrs = {**provenance(config_hash), "pde": "poisson1d", "data_hash": DATA_HASH}
+    if data_hash is None:
+        families = {f: [parse_space(s).p for s in spaces if parse_space(s).family == f]
+                    for f in ("poly", "cos", "sin")}
+        data_hash = study_data_hash(validate_config(
+            {"spaces": {**families, "fem": "fem" in spaces}, "resolutions": res}))
+    attrs = {**provenance(config_hash), "pde": "poisson1d", "data_hash": data_hash}
     fd_model = next((m for m, c in models.items() if c == "fd"), "")
     pinn_model = next((m for m, c in models.items() if c == "pinn"), "")
     nt, nr, ns, nm = len(spaces), len(res), len(seeds), len(names)

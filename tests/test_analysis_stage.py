@@ -104,16 +104,37 @@ def test_greens_from_files(study):
     assert fields[16].G_hat.dims == ("model", "train_space", "seed", "x", "s")
 
 
+def _train_quantity(root: Path, entry: dict, cfg: AnalysisConfig) -> Path:
+    """What the rule train_quantity does: one task per sample size (TrainTask.n_train)."""
+    out = root / f"results/poisson1d/train_quantity/mlp/N{cfg.quantity_N}"
+    datasets = {cfg.quantity_space: str(root / f"data/poisson1d/{cfg.quantity_space}/"
+                                               f"N{cfg.quantity_N}.h5")}
+    results = [train.run_task(train.TrainTask(
+        model="mlp", entry=entry, pde="poisson1d", N=cfg.quantity_N,
+        members=((cfg.quantity_space, 0),), datasets=datasets, out_dir=str(out), device="cpu",
+        checksums=train.dataset_checksums(datasets), n_train=n)) for n in cfg.sample_sizes]
+    io.write_netcdf(train.quantity_metrics_dataset("mlp", entry, cfg.quantity_N, "poisson1d",
+                                                   results), out / "metrics.nc")
+    return out / "metrics.nc"
+
+
 def test_convergence_and_quantity_from_files(study):
     cfg, data, m = study["cfg"], study["data"], study["metrics"]
     mlp = {"class": "mlp", "params": {"width": 8}, "train": {"steps": 5}, "enabled": True}
     cfg = replace(cfg, quantity_models={"mlp": mlp})
-    q = stage_theory.quantity_dataset(data[8], cfg)
-    ins = q.quantity_mse.sel(quantity_model="linear", test_space="sin2").values
+    trained = _train_quantity(study["root"], mlp, cfg)
+    assert (trained.parent / "sin2/n80/seed0.pt").exists()
+    q = stage_theory.quantity_dataset(data[8], cfg, {"mlp": trained})
+    ins = q.quantity_mse.sel(quantity_model="linear", test_space="sin2").values[:, 0]
     assert ins[0] > 1e-6 and ins[-1] < 1e-28                 # 2 samples span sin2
     assert list(q.quantity_model.values) == ["linear", "mlp"]
     assert np.all(np.isfinite(q.quantity_mse.sel(quantity_model="mlp")))
-    c = stage_theory.convergence_dataset(data, ("fd", {N: m["fd", N] for N in RES}), None, q,
+    assert not q.quantity_missing.any() and int(q.quantity_spanning_size) == 2
+    # the analysis refuses members trained from another entry
+    with pytest.raises(ResultsMismatch, match="steps"):
+        stage_theory.quantity_dataset(data[8], replace(cfg, quantity_models={
+            "mlp": dict(mlp, train={"steps": 6})}), {"mlp": trained})
+    c = stage_theory.convergence_dataset(data, ("fd", {N: m["fd", N] for N in RES}), None,
                                          cfg)
     # our least-squares optimum equals the trainer's independent one
     for N in RES:
@@ -126,7 +147,7 @@ def test_convergence_and_quantity_from_files(study):
     assert not bool(c.fd_exact.sel(q=2, train_space="poly2"))
     assert int(c.fd_rate_dof.sel(q=2, train_space="sin2")) == 0   # 2 resolutions: no interval
     assert np.all(np.isnan(c.pinn_rel_error)) and c.attrs["pinn_model"] == ""
-    assert c.attrs["quantity_train_space"] == "sin2"
+    assert "quantity_mse" not in c and c.fd_p_trend.dims == ("q", "family")
 
 
 def test_missing_member_is_marked_not_dropped(study, tmp_path):
@@ -165,7 +186,7 @@ def test_results_from_another_config_are_refused(study, tmp_path):
         stage.crossval_dataset([study["parts"]["linear", 8]], two_seeds)
     with pytest.raises(ResultsMismatch, match="FD orders"):
         stage_theory.convergence_dataset(
-            data, ("fd", {N: m["fd", N] for N in RES}), None, None,
+            data, ("fd", {N: m["fd", N] for N in RES}), None,
             AnalysisConfig(pde="poisson1d", spaces=SPACES, resolutions=RES, seeds=(0,),
                            fd_orders=(2, 8), quantity_space="sin2"))
 

@@ -274,13 +274,12 @@ def test_aggregators_refuse_inputs_of_another_study(study, tmp_path):
     wrong_fd = {"fd": {**FD, "params": {**FD.get("params", {}), "orders": [2]}}}
     with pytest.raises(ResultsMismatch, match=r"model entry params.orders is '\(absent\)' in the "
                                               r"file, \[2\] in the config"):
-        stage_theory.convergence_dataset({N: study["data"]}, fd, None, None, cfg, wrong_fd)
-    q = tmp_path / "quantity.nc"
-    io.write_netcdf(stage_theory.quantity_dataset(study["data"], other), q)
-    with pytest.raises(ResultsMismatch, match=rf"^{re.escape(str(q))}: results from another "
-                                              rf"config \(attribute config_hash is "):
-        stage_theory.convergence_dataset({N: study["data"]}, fd, None, q, cfg, {"fd": FD})
-    out = stage_theory.convergence_dataset({N: study["data"]}, fd, None, None, cfg, {"fd": FD})
+        stage_theory.convergence_dataset({N: study["data"]}, fd, None, cfg, wrong_fd)
+    # measures.nc is computed only from this study's crossval.nc
+    with pytest.raises(ResultsMismatch, match=rf"^{re.escape(str(cv_path))}: results from another"
+                                              rf" config \(attribute config_hash is "):
+        stage_theory.measures_file_dataset(cv_path, replace(cfg, config_hash="elsewhere"))
+    out = stage_theory.convergence_dataset({N: study["data"]}, fd, None, cfg, {"fd": FD})
     assert out.attrs["data_hash"] == cfg.data_hash
 
 

@@ -31,7 +31,7 @@ from greenbench.report import (
 )
 from greenbench.report.captions import CAPTIONS, caption_for
 from greenbench.report.claims_operators import linear_blocks, mlp_diagonal
-from greenbench.report.synthetic import synthetic_results
+from synthetic import synthetic_results
 
 ROOT = Path(__file__).resolve().parents[1]
 SPACES = {"poly": [1, 2, 8], "cos": [1, 2], "sin": [1, 2, 8], "fem": True}
@@ -59,7 +59,8 @@ def study_config() -> dict:
 def write_results(tmp: Path, classes: dict[str, str]) -> dict[str, Path]:
     """Synthetic results of the study for ``classes`` in ``tmp``, like the analysis writes."""
     r = synthetic_results(NAMES, RES, SEEDS, classes, config_hash="h4test")
-    paths = {k: tmp / f"{k}.nc" for k in ("crossval", "bounds", "convergence", "greens")}
+    paths = {k: tmp / f"{k}.nc" for k in ("crossval", "bounds", "convergence", "quantity",
+                                          "measures", "greens")}
     for key, path in paths.items():
         write_netcdf(r[key], path)
     paths["greens_fields"] = tmp / "greens" / "N32.nc"
@@ -79,7 +80,7 @@ def draw_figures(tmp: Path, paths: dict[str, Path], models: list[str]) -> list[P
     run["plot_bounds"] = dict(input={"bounds": paths["bounds"]}, output=[fig / "bounds.png"],
                               params={"models": ["linear"]})
     run["plot_convergence"] = dict(
-        input={"convergence": paths["convergence"]},
+        input={"convergence": paths["convergence"], "quantity": paths["quantity"]},
         output={"convergence": fig / "convergence.png",
                 "parameter_error": fig / "parameter_error.png",
                 "quantity": fig / "quantity.png"}, params={"resolution": 32})
@@ -226,35 +227,42 @@ def test_gaps_name_missing_seed_and_resolution():
     assert [(g.kind, g.what) for g in gaps] == [("seed", "linear seed 1")]
 
 
+def judged(ex: Expected, cv) -> Evidence:
+    """Evidence of a (changed) crossval.nc with the measures the analysis derives from it."""
+    from greenbench.analysis.measures import measures_dataset
+
+    return Evidence(ex, cv, measures=measures_dataset(cv, NAMES))
+
+
 def test_linear_block_verdict_follows_the_cells():
     r = synthetic_results(NAMES, RES, SEEDS, {"linear": "linear"})
     ex = expected({"linear": "linear"})
-    assert linear_blocks(Evidence(ex, r["crossval"])).verdict == "reproduced"
+    assert linear_blocks(judged(ex, r["crossval"])).verdict == "reproduced"
     # same-family cells per resolution: poly 3x3 + cos 2x2 + sin 3x3 = 22; 44 in all
     cv = r["crossval"].copy(deep=True)
     cv["mse"].loc[dict(model="linear", train_space="poly8", test_space="poly1")] = 1e-3
-    f = linear_blocks(Evidence(ex, cv))
+    f = linear_blocks(judged(ex, cv))
     assert f.measured.startswith("42/44") and f.verdict == "reproduced"      # 95.5% >= FULL
     cv["mse"].loc[dict(model="linear", train_space="sin1", test_space="sin2")] = 1e-20
-    f = linear_blocks(Evidence(ex, cv))                                       # 40/44 = 91%
+    f = linear_blocks(judged(ex, cv))                                         # 40/44 = 91%
     assert f.measured.startswith("40/44") and f.verdict == "partly reproduced"
     for space in ("poly8", "cos2", "sin8", "sin2", "poly2"):
         cv["mse"].loc[dict(model="linear", train_space=space)] = 1e-3
-    assert linear_blocks(Evidence(ex, cv)).verdict == "not reproduced"
+    assert linear_blocks(judged(ex, cv)).verdict == "not reproduced"
 
 
 def test_mlp_verdict_needs_a_fitted_model():
     r = synthetic_results(NAMES, RES, SEEDS, {"mlp": "mlp"})
     ex = expected({"mlp": "mlp"})
-    assert mlp_diagonal(Evidence(ex, r["crossval"])).verdict == "reproduced"
+    assert mlp_diagonal(judged(ex, r["crossval"])).verdict == "reproduced"
     cv = r["crossval"].copy(deep=True)
     cv["mse"][:] = 1e-3                     # as bad on its own space as anywhere: no fit
-    f = mlp_diagonal(Evidence(ex, cv))
+    f = mlp_diagonal(judged(ex, cv))
     assert f.verdict == "not measurable" and "did not fit its own training spaces" in f.measured
     cv["mse"] = cv["mse"].where(~np.eye(len(NAMES), dtype=bool)[None, :, :, None, None], 1e-9)
     for a, b in (("sin2", "sin1"), ("sin8", "sin1"), ("sin8", "sin2")):
         cv["mse"].loc[dict(model="mlp", train_space=a, test_space=b)] = 1e-9
-    f = mlp_diagonal(Evidence(ex, cv))      # poly, cos diagonal-only; sin generalizes
+    f = mlp_diagonal(judged(ex, cv))        # poly, cos diagonal-only; sin generalizes
     assert f.verdict == "partly reproduced", f.measured
 
 
@@ -362,8 +370,13 @@ def test_report_rules_build_the_report_with_a_missing_model(tmp_path, repo_root)
     cv["missing"].loc[dict(model="mlp")] = True
     cv["mse"].loc[dict(model="mlp")] = np.nan
     results = tmp_path / "results" / "poisson1d"
+    from greenbench.analysis.measures import measures_dataset
+
+    measures = r["measures"].copy()
+    measures.update(measures_dataset(cv, NAMES))
     for key, ds in (("crossval", cv), ("bounds", r["bounds"]),
-                    ("convergence", r["convergence"]), ("greens", r["greens"])):
+                    ("convergence", r["convergence"]), ("quantity", r["quantity"]),
+                    ("measures", measures), ("greens", r["greens"])):
         write_netcdf(ds, results / f"{key}.nc")
     for N, ds in r["greens_fields"].items():
         write_netcdf(ds, results / "greens" / f"N{N}.nc")
@@ -394,7 +407,8 @@ def test_findings_survive_any_absent_variable(corrupt):
     r = synthetic_results(NAMES, RES, SEEDS, CLASSES)
     ex = expected(CLASSES)
     files = {"crossval": r["crossval"], "bounds": r["bounds"], "convergence": r["convergence"],
-             "greens": r["greens"], "fields": r["greens_fields"][32]}
+             "greens": r["greens"], "fields": r["greens_fields"][32], "quantity": r["quantity"],
+             "measures": r["measures"]}
     for key, ds in files.items():
         for var in ds.data_vars:
             if corrupt == "nan" and ds[var].dtype.kind not in "fcbiu":
@@ -407,6 +421,27 @@ def test_findings_survive_any_absent_variable(corrupt):
             assert {f.verdict for f in found} <= set(VERDICTS), (key, var)
 
 
+def _greens_of(fields, N: int, k: float, mass: str):
+    """greens.nc's stencil variables of the linear model trained on fem, as the analysis
+    computes them from G_hat (greenbench.analysis.greens)."""
+    import xarray as xr
+
+    from greenbench.analysis import greens as gr
+
+    G_hat = fields["G_hat"].sel(model="linear", train_space="fem").isel(seed=0).values
+    _, stencil, _ = gr.inverse_and_stencil(G_hat / N, k, 3, max_cond=np.inf)
+    _, ref, _ = gr.inverse_and_stencil(gr.reference_interior_operator(N, k, mass), k, 3,
+                                       max_cond=np.inf)
+    dev, tail = gr.stencil_measures(stencil, ref)
+    d4 = ("model", "train_space", "resolution", "seed")
+    return xr.Dataset(
+        dict(stencil=(d4 + ("offset",), stencil[None, None, None, None]),
+             stencil_deviation=(d4, np.reshape(dev, (1, 1, 1, 1))),
+             stencil_tail=(d4, np.reshape(tail, (1, 1, 1, 1)))),
+        coords=dict(model=["linear"], train_space=["fem"], resolution=[N], seed=[0],
+                    offset=np.arange(-3, 4)))
+
+
 def test_fem_stencil_verdict_separates_learning_from_locality():
     """Consistent-mass fem data: the linear model learns the generating operator, whose inverse
     M^-1 K is not tridiagonal (partly). Lumped mass: the inverse is [-1, 2, -1] (reproduced)."""
@@ -416,22 +451,24 @@ def test_fem_stencil_verdict_separates_learning_from_locality():
     r = synthetic_results(names, [16, 32], [0], {"linear": "linear"})
     fields = r["greens_fields"][32]
     consistent = expected({"linear": "linear"}, names, (16, 32), (0,))
-    f = fem_stencil(Evidence(consistent, fields=fields))
-    assert f.verdict == "partly reproduced" and "beyond distance 1 7.5e-01" in f.measured
+    f = fem_stencil(Evidence(consistent, greens=_greens_of(fields, 32, 1.0, "consistent")))
+    assert f.verdict == "partly reproduced" and "beyond distance 1 1.7e-01" in f.measured
     lumped = expected({"linear": "linear"}, names, (16, 32), (0,), fem_mass="lumped")
     exact = fields.copy(deep=True)
     exact["G_hat"].loc[dict(model="linear", train_space="fem")] = fields["G"].values
-    assert fem_stencil(Evidence(lumped, fields=exact)).verdict == "reproduced"
-    assert fem_stencil(Evidence(lumped, fields=fields)).verdict == "not reproduced"
+    assert fem_stencil(Evidence(lumped, greens=_greens_of(exact, 32, 1.0, "lumped"))
+                       ).verdict == "reproduced"
+    assert fem_stencil(Evidence(lumped, greens=_greens_of(fields, 32, 1.0, "lumped"))
+                       ).verdict == "not reproduced"
 
 
 def test_data_quantity_compares_from_the_first_spanning_sample_size():
     """Two samples of sin4 span half of it: the 'more data does not fix a missing span' check
-    starts at the first size that can span the training space (4 for sin4)."""
-    from greenbench.report.claims_theory import _first_spanning
-    from greenbench.spaces import parse_space
+    starts at the first size that can span the training space (4 for sin4); the analysis
+    writes it as quantity_spanning_size."""
+    from greenbench.analysis.measures import spanning_size
 
-    assert _first_spanning([2, 4, 8, 128], parse_space("sin4")) == 1
-    assert _first_spanning([2, 4, 8, 128], parse_space("poly4")) == 2   # 5 coefficients
-    assert _first_spanning([2, 4, 8, 128], parse_space("fem")) == 0
-    assert _first_spanning([2, 3], parse_space("sin8")) == 0           # none large enough
+    assert spanning_size([2, 4, 8, 128], "sin4") == 4
+    assert spanning_size([2, 4, 8, 128], "poly4") == 8     # 5 coefficients
+    assert spanning_size([2, 4, 8, 128], "fem") == 2
+    assert spanning_size([2, 3], "sin8") == 2              # none large enough

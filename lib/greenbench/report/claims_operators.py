@@ -29,6 +29,11 @@ from greenbench.report.verdicts import (
 )
 
 
+def _ready(ev: Evidence, *names: str) -> bool:
+    """``measures.nc`` is there with every variable of ``names``."""
+    return ev.measures is not None and all(n in ev.measures for n in names)
+
+
 def _cells(ev: Evidence, model: str, category: str):
     """``(cell MSE (train, test, resolution), category mask (train, test, 1))`` of a model."""
     m = ev.measures
@@ -36,6 +41,7 @@ def _cells(ev: Evidence, model: str, category: str):
                                                      "resolution").values
     mask = m["category_mask"].sel(category=category).transpose("train_space",
                                                                "test_space").values
+    mask = np.nan_to_num(mask.astype(float)) > 0       # a NaN mask (unusable file) is empty
     return cells, mask[:, :, None]
 
 
@@ -49,7 +55,7 @@ def linear_blocks(ev: Evidence) -> Finding:
                                 "blocks (test p' <= train p at machine precision, p' > p fails), "
                                 "as Thm 3.2 predicts")
     models = of_class(ev, "linear")
-    if not models or ev.measures is None:
+    if not models or not _ready(ev, "cell_mse", "category_mask"):
         return absent(src, claim, "model of class linear", ev, "linear")
     good = total = 0
     worst_in, best_out = [], []
@@ -73,7 +79,7 @@ def linear_blocks(ev: Evidence) -> Finding:
 def linear_cross_family(ev: Evidence) -> Finding:
     src, claim = "8.1 Linear", "The linear model fails across families (e.g. poly -> sin)"
     models = of_class(ev, "linear")
-    if not models or ev.measures is None:
+    if not models or not _ready(ev, "cell_mse", "category_mask", "category_mse"):
         return absent(src, claim, "model of class linear", ev, "linear")
     good = total = 0
     means = []
@@ -92,7 +98,7 @@ def linear_cross_family(ev: Evidence) -> Finding:
 def linear_train_mse(ev: Evidence) -> Finding:
     src, claim = "8.1 Linear", "The linear model's training MSE reaches ~1e-20 (float64)"
     models = of_class(ev, "linear")
-    if not models or ev.measures is None:
+    if not models or not _ready(ev, "train_mse_gmean_all", "train_mse_max"):
         return absent(src, claim, "training MSE of a linear model", ev, "linear")
     g = finite_max(ev.measures["train_mse_gmean_all"].sel(model=models).values)
     worst = finite_max(ev.measures["train_mse_max"].sel(model=models).values)
@@ -109,7 +115,7 @@ def _family_generalization(ev: Evidence, cls: str) -> tuple[str, dict[str, float
     whose diagonal is not at least :data:`FIT_MARGIN` below its out-of-span error did not
     learn its own training spaces, so the ratios say nothing about generalization."""
     models = of_class(ev, cls)
-    if not models or ev.measures is None:
+    if not models or not _ready(ev, "nested_ratio", "category_mse"):
         return None
     model, N = models[0], ev.expected.finest
     r = ev.measures["nested_ratio"].sel(model=model, resolution=N)
@@ -164,7 +170,7 @@ def _block_structure(ev: Evidence, cls: str) -> tuple[float, float, float] | Non
     """(nested, out-of-span, diagonal) geometric-mean MSE of the first model of a class at the
     finest N (``measures.nc``)."""
     models = of_class(ev, cls)
-    if not models or ev.measures is None:
+    if not models or not _ready(ev, "category_mse"):
         return None
     return tuple(_category(ev, models[0], c) for c in ("nested", "out_of_span", "diagonal"))
 
@@ -199,6 +205,8 @@ def deeponet_blocks(ev: Evidence) -> Finding:
 
 def fno_unstable(ev: Evidence) -> Finding:
     def unstable() -> tuple[bool, str]:
+        if not _ready(ev, "diverged_fraction"):
+            return False, "no diverged_fraction in measures.nc"
         f = float(ev.measures["diverged_fraction"].sel(model=of_class(ev, "fno")[0]))
         return f > 0, f"{100 * f:.0f}% of training runs diverged"
 
@@ -209,6 +217,8 @@ def fno_unstable(ev: Evidence) -> Finding:
 
 def pideeponet_floor(ev: Evidence) -> Finding:
     def floor() -> tuple[bool, str]:
+        if not _ready(ev, "train_mse_gmean_all"):
+            return False, "no train_mse_gmean_all in measures.nc"
         g = float(ev.measures["train_mse_gmean_all"].sel(model=of_class(ev, "pideeponet")[0]))
         return 1e-8 <= g <= 1e-4, f"training MSE {g:.1e} (paper ~1e-6)"
 

@@ -70,16 +70,22 @@ def data_quantity(ev: Evidence) -> Finding:
     claim = ("The GD limit depends only on the span of the training data, not on its amount: "
              "more samples of the same space do not fix a missing span")
     q = ev.quantity
-    if q is None or "quantity_out_of_span_mse" not in q or not np.isfinite(
-            q["quantity_mse"]).any():
+    need = ("quantity_out_of_span_mse", "quantity_in_span", "quantity_spanning_size")
+    if q is None or any(v not in q for v in need) or not np.isfinite(
+            q["quantity_out_of_span_mse"]).any():
         return absent(src, claim, "data-quantity study (quantity.nc)")
     home = str(q.attrs.get("quantity_train_space", "?"))
-    if not (~q["quantity_in_span"].values.astype(bool)).any():
-        return Finding(src, claim, f"every test space lies in the span of {home}",
-                       NOT_MEASURABLE)
+    inside = q["quantity_in_span"].values
+    if np.isnan(inside.astype(float)).all() or inside.astype(bool).all():
+        return Finding(src, claim, f"every test space lies in the span of {home} (or none is "
+                                   f"known)", NOT_MEASURABLE)
     # Fewer samples than the space's dimension span only part of it: the analysis names the
     # first size that can span the whole training space (quantity_spanning_size).
-    first, last = int(q["quantity_spanning_size"]), int(q["sample_size"].values[-1])
+    sizes = [int(n) for n in q["sample_size"].values]
+    first = float(q["quantity_spanning_size"])
+    if not np.isfinite(first) or int(first) not in sizes:
+        return Finding(src, claim, "no usable quantity_spanning_size", NOT_MEASURABLE)
+    first, last = int(first), sizes[-1]
     parts, checks = [], []
     for model in (str(m) for m in q["quantity_model"].values):
         out = q["quantity_out_of_span_mse"].sel(quantity_model=model)
@@ -183,7 +189,8 @@ def span_over_complexity(ev: Evidence) -> Finding:
                                       "(~1e-2) for all: the span matters more than the model")
     models = [m for m in ev.expected.operator_models if m in of_class(ev, ev.expected.models[m])]
     ms = ev.measures
-    if ms is None or len(models) < 2:
+    need = ("train_mse_spread", "out_of_span_spread", "train_mse_gmean", "category_mse")
+    if ms is None or len(models) < 2 or any(v not in ms for v in need):
         return absent(src, claim, "results of two or more operator models")
     t_spread, o_spread = float(ms["train_mse_spread"]), float(ms["out_of_span_spread"])
     if not (np.isfinite(t_spread) and np.isfinite(o_spread)):
@@ -217,7 +224,7 @@ def fem_broadest(ev: Evidence) -> Finding:
         return absent(src, claim, "operator model trained on fem")
     best = []
     ms = ev.measures
-    for m in models if ms is not None else []:
+    for m in models if ms is not None and "row_worst_mse" in ms else []:
         worst = ms["row_worst_mse"].sel(model=m, resolution=ev.expected.finest)
         fem = float(worst.sel(train_space="fem"))
         if np.isfinite(fem):
@@ -234,7 +241,8 @@ def fem_stencil(ev: Evidence) -> Finding:
     src, claim = "8.1 FEM data", ("A linear model trained on FEM data learns the full operator A; "
                                   "its inverse gives the local (tridiagonal) stencil")
     g, N = ev.greens, ev.expected.finest
-    stored = (g is not None and "stencil_deviation" in g and "fem" in g["train_space"]
+    stored = (g is not None and "stencil_deviation" in g and "stencil_tail" in g
+              and "fem" in g["train_space"]
               and N in g["resolution"])
     models = [m for m in ev.expected.models_of_class("linear")
               if stored and m in g["model"]]
@@ -245,7 +253,8 @@ def fem_stencil(ev: Evidence) -> Finding:
     dev, tail = float(one["stencil_deviation"]), float(one["stencil_tail"])
     if not (np.isfinite(dev) and np.isfinite(tail)):
         return absent(src, claim, "stencil of a linear model trained on fem", ev, "linear")
-    centre = one["stencil"].sel(offset=[-1, 0, 1]).values
+    centre = (one["stencil"].sel(offset=[-1, 0, 1]).values if "stencil" in one
+              else np.full(3, np.nan))
     text = (f"{model} at N={N}: recovered stencil vs the generating operator's: relative "
             f"max deviation {dev:.1e}; centre {centre[0]:.3f} {centre[1]:.3f} "
             f"{centre[2]:.3f}, largest entry beyond distance 1 {tail:.1e} of the largest "
@@ -277,7 +286,7 @@ def opposing_behaviours(ev: Evidence) -> Finding:
         parts.append(f"FD error grows with p in {grows}/{total} (family, q)")
         checks.append(total > 0 and grows / total >= FULL)
     lin = of_class(ev, "linear")
-    if lin and ev.measures is not None:
+    if lin and ev.measures is not None and "coverage_trend" in ev.measures:
         t = ev.measures["coverage_trend"].sel(model=lin[0], resolution=ev.expected.finest)
         rhos = [float(v) for v in t.values]
         judged = [r for r in rhos if np.isfinite(r)]   # families with >= 3 distinct orders

@@ -97,11 +97,17 @@ def settings_file(tmp: Path, name: str, **kw) -> Path:
     return path
 
 
-def snakemake(repo: Path, wd: Path, cluster: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [SNAKEMAKE, *TARGETS, "-s", str(repo / "Snakefile"), "--directory", str(wd),
-           "--configfile", str(wd / "config.yaml"), "--cores", "2", *args,
-           "--config", f"cluster={cluster}"]  # last: --config takes all following words
-    return subprocess.run(cmd, cwd=wd, capture_output=True, text=True, timeout=600)
+def snakemake_cmd(repo: Path, wd: Path, cluster: Path, *args: str,
+                  targets: list[str] = TARGETS) -> list[str]:
+    return [SNAKEMAKE, *targets, "-s", str(repo / "Snakefile"), "--directory", str(wd),
+            "--configfile", str(wd / "config.yaml"), "--cores", "2", *args,
+            "--config", f"cluster={cluster}"]  # last: --config takes all following words
+
+
+def snakemake(repo: Path, wd: Path, cluster: Path, *args: str,
+              targets: list[str] = TARGETS) -> subprocess.CompletedProcess:
+    return subprocess.run(snakemake_cmd(repo, wd, cluster, *args, targets=targets), cwd=wd,
+                          capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -126,17 +132,42 @@ def _copy_study(study, name: str) -> Path:
     return new
 
 
-def test_a_training_job_runs_as_a_job_array_equal_to_local_bit_for_bit(study, partition,
+COMMON = dict(chunk_size=2, cpus_per_task=1, timeout_min=10, signal_delay_s=30)
+
+
+@pytest.fixture(scope="module")
+def on_local(study, repo_root, tmp_path_factory) -> Path:
+    """The tiny study trained with the local executor: the reference of the SLURM runs."""
+    local = settings_file(tmp_path_factory.mktemp("local_settings"), "local", executor="local",
+                          array_parallelism=2, poll_s=0.5, **COMMON)
+    wd = _copy_study(study, "on_local")
+    run = snakemake(repo_root, wd, local)
+    assert run.returncode == 0, run.stderr[-4000:]
+    return wd
+
+
+def assert_same_training(wd_a: Path, wd_b: Path, model: str) -> None:
+    """Bit-identical parameters (every member) and metrics of one (model, N=8)."""
+    out = f"results/poisson1d/train/{model}/N8"
+    for space, seed in MEMBERS:
+        a = load_torch(wd_a / out / space / f"seed{seed}.pt")
+        b = load_torch(wd_b / out / space / f"seed{seed}.pt")
+        assert a["state_dict"].keys() == b["state_dict"].keys()
+        for key in a["state_dict"]:
+            assert torch.equal(a["state_dict"][key], b["state_dict"][key]), (model, key)
+    ds_a, ds_b = read_netcdf(wd_a / out / "metrics.nc"), read_netcdf(wd_b / out / "metrics.nc")
+    for var in ("train_mse", "loss", "final_step", "diverged"):
+        np.testing.assert_array_equal(ds_a[var].values, ds_b[var].values, err_msg=var)
+    assert np.all(np.isfinite(ds_a["train_mse"].values))
+
+
+def test_a_training_job_runs_as_a_job_array_equal_to_local_bit_for_bit(study, partition, on_local,
                                                                        repo_root, tmp_path):
-    common = dict(chunk_size=2, cpus_per_task=1, timeout_min=10, signal_delay_s=30)
     on_slurm = settings_file(tmp_path, "slurm", executor="slurm", partition=partition,
-                             array_parallelism=2, poll_s=0.5, **common)
-    local = settings_file(tmp_path, "local", executor="local", array_parallelism=2, poll_s=0.5,
-                          **common)
-    wd_s, wd_l = _copy_study(study, "on_slurm"), _copy_study(study, "on_local")
-    for wd, cluster in ((wd_s, on_slurm), (wd_l, local)):
-        run = snakemake(repo_root, wd, cluster)
-        assert run.returncode == 0, run.stderr[-4000:]
+                             array_parallelism=2, poll_s=0.5, **COMMON)
+    wd_s, wd_l = _copy_study(study, "on_slurm"), on_local
+    run = snakemake(repo_root, wd_s, on_slurm)
+    assert run.returncode == 0, run.stderr[-4000:]
 
     for model in STUDY["models"]:
         log = (wd_s / f"logs/poisson1d/train/{model}/N8/train.log").read_text()
@@ -146,18 +177,7 @@ def test_a_training_job_runs_as_a_job_array_equal_to_local_bit_for_bit(study, pa
         assert sorted(r[0] for r in rows) == [f"{m.group(1)}_{i}" for i in range(2)], rows
         assert {r[1] for r in rows} == {f"gb-train-{model}-N8"}
         assert {r[2] for r in rows} == {"COMPLETED"}, rows
-
-        out = f"results/poisson1d/train/{model}/N8"
-        for space, seed in MEMBERS:
-            a = load_torch(wd_s / out / space / f"seed{seed}.pt")
-            b = load_torch(wd_l / out / space / f"seed{seed}.pt")
-            assert a["state_dict"].keys() == b["state_dict"].keys()
-            for key in a["state_dict"]:
-                assert torch.equal(a["state_dict"][key], b["state_dict"][key]), (model, key)
-        ds_s, ds_l = read_netcdf(wd_s / out / "metrics.nc"), read_netcdf(wd_l / out / "metrics.nc")
-        for var in ("train_mse", "loss", "final_step", "diverged"):
-            np.testing.assert_array_equal(ds_s[var].values, ds_l[var].values, err_msg=var)
-        assert np.all(np.isfinite(ds_s["train_mse"].values))
+        assert_same_training(wd_s, wd_l, model)
 
 
 def test_b_timed_out_task_requeues_and_resumes_from_checkpoint(partition, tmp_path):
@@ -228,3 +248,92 @@ def test_d_nonexistent_partition_gives_sbatchs_message_and_nothing_done(study, r
         assert not (out / "metrics.nc").exists() and not list(out.rglob("*.pt"))
         log = (wd / f"logs/poisson1d/train/{model}/N8/train.log").read_text()
         assert f"invalid partition specified: {bad}" in log, log
+
+
+def _squeue_state(job_id: str) -> str:
+    out = subprocess.run(["squeue", "-h", "-t", "all", "-j", job_id, "-o", "%T"],
+                         capture_output=True, text=True, timeout=30)
+    return out.stdout.strip()
+
+
+def test_e_cancelled_task_is_named_cancelled_with_its_log_and_the_rerun_is_bitwise_local(
+        study, partition, on_local, repo_root, tmp_path):
+    # The mlp's 2 tasks (chunk_size 2) as one array; element 1 is scancel-ed while it runs.
+    on_slurm = settings_file(tmp_path, "slurm", executor="slurm", partition=partition,
+                             array_parallelism=2, poll_s=0.5, **COMMON)
+    wd = _copy_study(study, "cancelled")
+    target = ["results/poisson1d/train/net/N8/metrics.nc"]
+    log = wd / "logs/poisson1d/train/net/N8/train.log"
+    proc = subprocess.Popen(snakemake_cmd(repo_root, wd, on_slurm, targets=target), cwd=wd,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        array = None
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:
+            if array is None and log.exists():
+                m = re.search(r"submitted SLURM job array (\d+): 2 task", log.read_text())
+                array = m and m.group(1)
+            if array and _squeue_state(f"{array}_1") == "RUNNING":
+                subprocess.run(["scancel", f"{array}_1"], check=True, timeout=30)
+                break
+            time.sleep(0.1)
+        out, _ = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert array, out[-3000:]
+    assert proc.returncode != 0, "the element finished before it was cancelled"
+    text = log.read_text()
+    m = re.search(r"^  (net/N8/\S+): (did not finish: .*) \(log: (\S+), job (\S+)\)$", text,
+                  re.MULTILINE)
+    assert m, text
+    name, error, err_log, job = m.groups()
+    assert name == "net/N8/sin3/seed0,1" and job == f"{array}_1", m.group(0)
+    assert error.startswith("did not finish: CANCELLED by ") and "(SLURM state from sacct)" in error
+    assert Path(err_log).is_file() and Path(err_log).name.startswith(f"{array}_1_")
+    assert "1 of 2 training tasks failed" in text
+    assert not (wd / target[0]).exists()
+    assert {r[0]: r[2] for r in sacct(array, want=2)}[f"{array}_0"] == "COMPLETED"
+
+    rerun = snakemake(repo_root, wd, on_slurm, targets=target)
+    assert rerun.returncode == 0, rerun.stderr[-4000:]
+    text = log.read_text()
+    assert "1 of 2 tasks already done, not resubmitted: net/N8/poly2/seed0,1" in text, text
+    assert_same_training(wd, on_local, "net")
+
+
+def test_f_one_task_is_a_job_array_and_gpus_on_a_cpu_partition_fail_early(partition, study,
+                                                                          repo_root, tmp_path):
+    task = Toy("single", 4, str(tmp_path / "out"))
+    s = hpc.ClusterSettings(executor="slurm", partition=partition, timeout_min=5,
+                            signal_delay_s=30, poll_s=0.5)
+    rep = hpc.run_tasks(run_toy, [task], s, tmp_path / "logs", name=lambda t: t.name,
+                        job_name="gb-single")
+    assert rep.ok and rep.results["single"]["acc"] == expected_acc(task)
+    (array,) = rep.job_ids
+    assert rep.results["single"]["slurm_array"] == array  # ran as an array element
+    ids: list[str] = []
+    for _ in range(40):  # accounting first records a 1-element array as "<id>", then "<id>_0"
+        ids = [r[0] for r in sacct(array, want=1)]
+        if ids == [f"{array}_0"]:
+            break
+        time.sleep(0.5)
+    assert ids == [f"{array}_0"]
+    (script,) = rep.folder.glob("*_submission.sh")
+    assert "#SBATCH --array=0-0%1" in script.read_text()
+
+    gres = subprocess.run(["sinfo", "-h", "-p", partition, "-o", "%G"], capture_output=True,
+                          text=True, timeout=30).stdout
+    if "gpu" in gres:
+        pytest.skip(f"partition {partition} has GPUs ({gres.strip()})")
+    # the profile as shipped (config/cluster/slurm.yaml, 1 GPU per task): refused when the
+    # workflow is parsed, before any job, naming the file for a CPU-only cluster
+    wd = _copy_study(study, "gpu_profile")
+    dry = subprocess.run([SNAKEMAKE, "-n", "-s", str(repo_root / "Snakefile"), "--directory",
+                          str(wd), "--configfile", str(wd / "config.yaml"), "--profile",
+                          str(repo_root / "profiles/slurm")], cwd=repo_root, capture_output=True,
+                         text=True, timeout=300)
+    said = dry.stdout + dry.stderr
+    assert dry.returncode != 0 and "gpus_per_task is 1 but partition" in said, said[-3000:]
+    assert "has no GPUs" in said and "config/cluster/ci.yaml" in said
+    assert "rule " not in said  # refused at parse time: not even a dry-run job

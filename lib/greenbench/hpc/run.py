@@ -466,6 +466,15 @@ def _submit_and_wait(runner: Callable[[T], TaskRunner], todo: list[T], name: Cal
 
 def _collect(job: Any, r: TaskRunner, task_name: str, t0: float, results: dict,
              failures: list[TaskFailure], executor: str = "local") -> None:
+    if executor == "slurm" and not job.paths.result_pickle.exists():
+        # SLURM ended it without a result (scancel, memory, node): do not wait the 15 s that
+        # submitit gives a late result file, there will be none
+        state = _submitit_state(job)
+        if state.split(" ", 1)[0] in _STATE_HINTS:
+            found = slurm_state(job.job_id) or (state, "submitit")
+            failures.append(TaskFailure(task_name, _unfinished_error(*found),
+                                        str(job.paths.stderr), job.job_id))
+            return
     exc = job.exception()
     if exc is None:
         results[task_name] = job.result()

@@ -81,7 +81,8 @@ def test_run_builds_valid_datasets_and_logs(runs):
             check_dataset(path, expect={"space": space, "N": N, "n_samples": N_SAMPLES,
                                         "master_seed": 3, "pde": "poisson1d"})
             log = wd / f"logs/poisson1d/data/{space}/N{N}.log"
-            assert log.exists() and f"wrote and checked data/poisson1d/{space}/N{N}.h5" in log.read_text()
+            wrote = f"wrote and checked data/poisson1d/{space}/N{N}.h5"
+            assert log.exists() and wrote in log.read_text()
     ds = read_dataset(wd / "data/poisson1d/fem/N16.h5")
     assert ds.f.shape == (N_SAMPLES, 17) and ds.attrs["n_test"] == 4
     # nothing but the datasets (and their logs) was built

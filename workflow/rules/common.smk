@@ -89,7 +89,7 @@ os.environ.update(GREENBENCH_CLUSTER=CLUSTER_FILE)  # inherited by the training 
 # is gone, even killed by SIGKILL (greenbench.hpc.watchdog). Set by the main Snakemake only: a
 # Snakemake spawned for a job (subprocess/remote mode) keeps the value of the one that spawned it.
 if not (workflow.subprocess_exec or workflow.remote_exec):
-    os.environ["GREENBENCH_SNAKEMAKE_PID"] = str(os.getpid())
+    os.environ.update(GREENBENCH_SNAKEMAKE_PID=str(os.getpid()))
 
 
 def train_datasets(wildcards):

@@ -8,6 +8,7 @@ import logging
 import sys
 import time
 
+from greenbench import paths
 from greenbench.analysis.config import AnalysisConfig, config_from_file
 from greenbench.analysis.stage_theory import convergence_dataset
 from greenbench.config import load_config
@@ -38,11 +39,11 @@ if "snakemake" in globals():
 elif __name__ == "__main__":
     log_to()
     cfg = config_from_file(sys.argv[1])
-    data = {N: {s: f"data/{cfg.pde}/{s}/N{N}.h5" for s in cfg.spaces} for N in cfg.resolutions}
+    data = {N: {s: paths.dataset(cfg.pde, s, N) for s in cfg.spaces} for N in cfg.resolutions}
     names = sys.argv[3:5] + [None] * (2 - len(sys.argv[3:5]))
-    paths = {m: [f"results/{cfg.pde}/train/{m}/N{N}/metrics.nc" for N in cfg.resolutions]
-             for m in names if m}
+    metrics = {m: [paths.train_metrics(cfg.pde, m, N) for N in cfg.resolutions]
+               for m in names if m}
     models = load_config(sys.argv[1])["models"]
-    main(cfg, data, _model(names[0], paths.get(names[0]), cfg),
-         _model(names[1], paths.get(names[1]), cfg), sys.argv[2],
+    main(cfg, data, _model(names[0], metrics.get(names[0]), cfg),
+         _model(names[1], metrics.get(names[1]), cfg), sys.argv[2],
          {m: models[m] for m in names if m})

@@ -9,6 +9,7 @@ import logging
 import sys
 import time
 
+from greenbench import paths
 from greenbench.analysis.config import AnalysisConfig, config_from_file
 from greenbench.analysis.stage_theory import quantity_dataset
 from greenbench.io import write_netcdf
@@ -34,5 +35,5 @@ if "snakemake" in globals():
 elif __name__ == "__main__":
     log_to()
     cfg = config_from_file(sys.argv[1])
-    main(cfg, {s: f"data/{cfg.pde}/{s}/N{cfg.quantity_N}.h5" for s in cfg.spaces},
+    main(cfg, {s: paths.dataset(cfg.pde, s, cfg.quantity_N) for s in cfg.spaces},
          dict([sys.argv[3:5]]) if len(sys.argv) >= 5 else {}, sys.argv[2])

@@ -1,13 +1,14 @@
 """Snakemake adapter: write results/report.html (greenbench.report.build_report).
 
 Outside Snakemake (any missing results file is listed in the report, not fatal):
-    python scripts/make_report.py config/config.yaml results/poisson1d out.html FIG.png...
+    python scripts/make_report.py config/config.yaml out.html FIG.png...
+(run from the study's folder: the results files are found through greenbench.paths).
 """
 
 import logging
 import sys
-from pathlib import Path
 
+from greenbench import paths
 from greenbench.analysis.config import study_hash
 from greenbench.config import load_config
 from greenbench.logs import log_to
@@ -35,10 +36,9 @@ if "snakemake" in globals():
 elif __name__ == "__main__":
     log_to()
     cfg = load_config(sys.argv[1])
-    res = Path(sys.argv[2])
-    finest = max(cfg["resolutions"])
-    files = {"crossval": res / "crossval.nc", "bounds": res / "bounds.nc",
-             "convergence": res / "convergence.nc", "quantity": res / "quantity.nc",
-             "measures": res / "measures.nc", "greens": res / "greens.nc",
-             "greens_fields": res / "greens" / f"N{finest}.nc"}
-    main(cfg, files, sys.argv[4:], sys.argv[3], study_hash(cfg))
+    pde, finest = cfg["pde"], max(cfg["resolutions"])
+    files = {"crossval": paths.crossval(pde), "bounds": paths.bounds(pde),
+             "convergence": paths.convergence(pde), "quantity": paths.quantity(pde),
+             "measures": paths.measures(pde), "greens": paths.greens(pde),
+             "greens_fields": paths.greens_fields(pde, finest)}
+    main(cfg, files, sys.argv[3:], sys.argv[2], study_hash(cfg))

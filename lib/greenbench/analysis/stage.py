@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from greenbench import io, pde
+from greenbench import io, paths, pde
 from greenbench.analysis import greens as gr
 from greenbench.analysis.checks import ResultsMismatch, check_provenance, check_results
 from greenbench.analysis.config import AnalysisConfig
@@ -54,11 +54,6 @@ def load_test_bank(paths: Mapping[str, PathLike], cfg: AnalysisConfig, N: int) -
     """The test splits of every study space at ``N``, stacked (the datasets are released)."""
     data = read_datasets(paths, cfg, N)
     return TestBank.from_splits({s: data[s].split("test") for s in cfg.spaces})
-
-
-def checkpoint_path(metrics_path: PathLike, space: str, seed: int) -> Path:
-    """``results/{pde}/train/{model}/N{res}/{space}/seed{s}.pt`` beside ``metrics.nc``."""
-    return Path(metrics_path).parent / space / f"seed{seed}.pt"
 
 
 def check_metrics_data(metrics: xr.Dataset, path: PathLike,
@@ -121,7 +116,7 @@ def evaluate_model(model: str, N: int, metrics_path: PathLike,
     predictors: dict[tuple[str, int], Predictor | None] = {}
     for space in cfg.spaces:
         for seed in cfg.seeds:
-            path = checkpoint_path(metrics_path, space, seed)
+            path = paths.member_beside(metrics_path, space, seed)
             if path.exists():
                 predictors[(space, seed)] = _module_predictor(
                     path, x, entry, model, N, checksums[space], dataset_paths[space], cfg.device)

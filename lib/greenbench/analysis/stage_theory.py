@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from greenbench import io, pde
+from greenbench import io, paths, pde
 from greenbench.analysis import bounds as bd
 from greenbench.analysis import convergence as cvg
 from greenbench.analysis import measures as ms
@@ -215,7 +215,7 @@ def _quantity_members(name: str, metrics_path: PathLike, dataset_path: PathLike,
     predictors: dict[tuple[int, int], Predictor | None] = {}
     for n in sizes:
         for seed in cfg.seeds:
-            path = train.member_path(out_dir, space, seed, n)
+            path = paths.member_in(out_dir, space, seed, n)
             if not path.exists():
                 log.warning("quantity study: no trained member %s; marked missing", path)
                 predictors[(n, seed)] = None
@@ -284,8 +284,3 @@ def measures_file_dataset(crossval: xr.Dataset | PathLike, cfg: AnalysisConfig) 
     out = ms.measures_dataset(crossval, cfg.spaces)
     out.attrs.update(provenance(cfg.config_hash), pde=cfg.pde, data_hash=cfg.data_hash)
     return out
-
-
-def model_names_by_class(models: Mapping[str, Mapping], classes: Sequence[str]) -> list[str]:
-    """Enabled config models whose class is one of ``classes``, in config order."""
-    return [m for m, e in models.items() if e.get("enabled", True) and e["class"] in classes]

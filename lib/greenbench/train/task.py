@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from greenbench import io
+from greenbench import io, paths
 from greenbench.analysis.checks import entry_differences, plain
 from greenbench.models.parameter import ParameterLearnerError
 from greenbench.models.registry import (
@@ -152,9 +152,9 @@ class TrainTask:
 def member_path(out_dir: str | os.PathLike, train_space: str, seed: int,
                 n_train: int | None = None) -> Path:
     """Where a member's ``.pt`` file lives: ``{out_dir}/{train_space}/seed{seed}.pt``, or
-    ``{out_dir}/{train_space}/n{n_train}/seed{seed}.pt`` for a training subset."""
-    base = Path(out_dir) / train_space
-    return (base if n_train is None else base / f"n{int(n_train)}") / f"seed{int(seed)}.pt"
+    ``{out_dir}/{train_space}/n{n_train}/seed{seed}.pt`` for a training subset
+    (:func:`greenbench.paths.member_in`, the one path grammar)."""
+    return paths.member_in(out_dir, train_space, seed, n_train)
 
 
 def _compress_ints(values: Sequence[int]) -> str:

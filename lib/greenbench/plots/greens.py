@@ -17,7 +17,7 @@ import xarray as xr
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from greenbench.pde import fem_operator
+from greenbench.analysis import greens as gr
 from greenbench.plots._common import new_figure, placeholder_figure
 
 GALLERY_SPACES: tuple[str, ...] = ("sin8", "poly8", "fem")
@@ -98,22 +98,31 @@ def plot_greens_gallery(fields: xr.Dataset, greens: xr.Dataset | None = None, *,
     return fig
 
 
+def _inverse_row(W_int: np.ndarray, k: float) -> np.ndarray:
+    """The whole middle row of ``W_int^{-1}`` scaled by ``dx^2 / k``, shape ``(n,)``, read off by
+    the analysis' own :func:`greenbench.analysis.greens.inverse_and_stencil` (one
+    implementation: the figure shows what ``greens.nc`` holds, over every offset); ``nan``
+    where ``W_int`` is singular or not finite."""
+    n = W_int.shape[0]
+    h, m = n - 1, (n - 1) // 2
+    inv, stencil, _ = gr.inverse_and_stencil(W_int, k, h, max_cond=np.inf)
+    return np.full(n, np.nan) if inv is None else stencil[h - m: h - m + n]
+
+
 def inverse_middle_row(G_interior: np.ndarray, dx: float, k: float = 1.0) -> np.ndarray:
     """Middle row of ``(dx G)^{-1}`` scaled by ``dx^2 / k``: the stencil of the operator whose
     discrete Green's matrix is ``G_interior`` (shape ``(n, n)``, ``n = N - 1``); returns ``(n,)``.
 
     For the exact ``G`` this is ``[.., 0, -1, 2, -1, 0, ..]`` (the 3-point Laplacian's inverse is
     the sampled Green's function, paper-notes 1.2)."""
-    G_interior = np.asarray(G_interior, dtype=np.float64)
-    inv = np.linalg.inv(dx * G_interior)
-    return inv[G_interior.shape[0] // 2] * dx**2 / k
+    return _inverse_row(dx * np.asarray(G_interior, dtype=np.float64), k)
 
 
 def generating_stencil(N: int, k: float = 1.0, mass: str = "consistent") -> np.ndarray:
     """Middle row of ``A_int^{-1} dx^2 / k`` for the FEM operator ``A = K^{-1} M`` restricted to
-    interior columns, which generated the fem data; shape ``(N - 1,)``."""
-    A = fem_operator(N, k, mass)[:, 1:-1]
-    return np.linalg.inv(A)[(N - 1) // 2] / (N**2 * k)
+    interior columns (:func:`greenbench.analysis.greens.reference_interior_operator`), which
+    generated the fem data; shape ``(N - 1,)``."""
+    return _inverse_row(gr.reference_interior_operator(N, k, mass), k)
 
 
 def plot_stencil(learned: np.ndarray, generating: np.ndarray, *, half_width: int = 4,
@@ -172,10 +181,7 @@ def plot_recovered_stencil(fields: xr.Dataset | None, models: Sequence[str], *, 
     N = int(fields.attrs.get("N", fields.sizes["x"] + 1))
     seed = int(fields["seed"].values[0]) if seed is None else int(seed)
     G_hat = fields["G_hat"].sel(model=found[0], train_space="fem", seed=seed).transpose("x", "s")
-    try:
-        learned = inverse_middle_row(G_hat.values, 1.0 / N, k)
-    except np.linalg.LinAlgError:
-        learned = np.full(N - 1, np.nan)
+    learned = inverse_middle_row(G_hat.values, 1.0 / N, k)
     if not np.isfinite(learned).all():
         return placeholder_figure("Recovered stencil", f"the learned interior matrix of "
                                   f"{found[0]} (fem, N = {N}) is singular or not finite")

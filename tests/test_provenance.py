@@ -288,13 +288,14 @@ def test_report_refuses_results_of_another_study(study, tmp_path):
     cv_path = tmp_path / "crossval.nc"
     io.write_netcdf(stage.crossval_dataset([study["part"]], cfg), cv_path)
     with pytest.raises(ResultsMismatchError,
-                       match=rf"^{re.escape(str(cv_path))} is from another config: attribute "
-                             rf"config_hash is '{cfg.config_hash}', this study's is 'other'"):
+                       match=rf"^{re.escape(str(cv_path))}: results from another config "
+                             rf"\(attribute config_hash is '{cfg.config_hash}', expected "
+                             rf"'other'\)"):
         build_report(tmp_path / "r.html", config=CONFIG, results={"crossval": cv_path},
                      figures=[], config_hash="other")
     moved = validate_config({**CONFIG, "k": 2.0})
     with pytest.raises(ResultsMismatchError, match=rf"attribute data_hash is "
-                                                   rf"'{cfg.data_hash}', this study's is "
+                                                   rf"'{cfg.data_hash}', expected "
                                                    rf"'{data_hash(moved)}'"):
         build_report(tmp_path / "r.html", config=moved, results={"crossval": cv_path},
                      figures=[])

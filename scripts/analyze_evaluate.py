@@ -1,8 +1,10 @@
-"""Snakemake adapter: evaluate one trained operator model at one N on every test split
-(cross-validation errors and impulse-response matrices) -> results/{pde}/evaluate/{model}/N{res}.nc.
+"""Snakemake adapter: evaluate one trained operator model on every test split (cross-validation
+errors and impulse-response matrices), one file per N -> results/{pde}/evaluate/{model}/N{res}.nc.
 
-The model's config entry comes through params (only this model's, so that another model's
-change does not rerun it): the modules are built from it and every training file must match it.
+Rule ``evaluate_model``: one job per model writes its file at every N (the N of each output
+path). The model's config entry comes through params (only this model's,
+so that another model's change does not rerun it): the modules are built from it and every
+training file must match it.
 
 Outside Snakemake: python scripts/analyze_evaluate.py CONFIG MODEL N OUT.nc
 """
@@ -16,6 +18,7 @@ from greenbench.analysis.stage import evaluate_model
 from greenbench.config import load_config
 from greenbench.io import write_netcdf
 from greenbench.logs import log_to
+from greenbench.paths import parse
 from greenbench.study import Study
 
 
@@ -31,9 +34,12 @@ def main(cfg: AnalysisConfig, model: str, entry: dict, N: int, metrics: str, dat
 if "snakemake" in globals():
     sm = snakemake  # noqa: F821
     log_to(sm.log[0])
-    res = int(sm.wildcards.res)
-    main(AnalysisConfig.from_params(sm.params.analysis), sm.wildcards.model,
-         dict(sm.params.entry), res, sm.input.metrics, sm.params.datasets[res], sm.output[0])
+    cfg = AnalysisConfig.from_params(sm.params.analysis)
+    for out in sm.output:
+        res = int(parse("evaluation", out)["res"])
+        metrics = next(m for m in sm.input.metrics if parse("train_metrics", m)["res"] == res)
+        main(cfg, sm.wildcards.model, dict(sm.params.entry), res, metrics,
+             sm.params.datasets[res], out)
 elif __name__ == "__main__":
     log_to()
     config, model, res, out = sys.argv[1:5]

@@ -1,7 +1,9 @@
-"""Snakemake adapter: generate one dataset (greenbench.data.generate), check it (the same
-check as ``python -m greenbench.check``) and write it atomically.
+"""Snakemake adapter: generate the datasets of one resolution (greenbench.data.generate), check
+each (the same check as ``python -m greenbench.check ...``) and write it atomically.
 
-Outside Snakemake: python scripts/generate_dataset.py poisson1d sin3 32 out.h5
+Rule ``generate_datasets``: one job per N writes every space at that N; ``params.specs`` are
+the specs in the order of the outputs. Outside Snakemake:
+    python scripts/generate_dataset.py poisson1d sin3 32 out.h5
 """
 
 import logging
@@ -22,9 +24,13 @@ def main(spec: DataSpec, out: str, config_hash: str = "") -> None:
 
 
 if "snakemake" in globals():
-    log_to(snakemake.log[0])  # noqa: F821
-    main(DataSpec(**snakemake.params.spec), snakemake.output[0],  # noqa: F821
-         snakemake.params.config_hash)  # noqa: F821
+    sm = snakemake  # noqa: F821
+    log_to(sm.log[0])
+    specs = [DataSpec(**s) for s in sm.params.specs]
+    if len(specs) != len(sm.output):
+        raise ValueError(f"{len(specs)} dataset specs for {len(sm.output)} outputs")
+    for spec, out in zip(specs, sm.output, strict=True):
+        main(spec, out, sm.params.config_hash)
 elif __name__ == "__main__":
     log_to()
     pde_, space, res, out = sys.argv[1:5]

@@ -8,7 +8,9 @@ study), every member is trained once per size on the first n samples of its trai
 The members are split into tasks of ``chunk_size`` (cluster settings), each trained as one
 ensemble by ``greenbench.train.run_task``; finished tasks (``task_done``) are not rerun. The
 metrics file is written only when every task succeeded; otherwise the job fails listing each
-failed task with its log, and the finished tasks' ``.pt`` files stay for the rerun.
+failed task with its log, and the finished tasks' ``.pt`` files stay for the rerun. A cheap fit
+(``greenbench.study.cheap_fit``: ``optimizer: exact``, or ``fd``) runs in this process when the
+executor is local (``ClusterSettings.in_process_when_local``); on SLURM nothing changes.
 
 Cluster settings: ``$GREENBENCH_CLUSTER`` (set from the config key ``cluster``), else
 config/cluster/local.yaml. Outside Snakemake (debugging):
@@ -23,6 +25,7 @@ from operator import attrgetter
 from pathlib import Path
 
 from greenbench import hpc, io, train
+from greenbench.study import cheap_fit
 
 DEFAULT_CLUSTER = "config/cluster/local.yaml"
 
@@ -52,7 +55,8 @@ def make_tasks(p: dict, chunk_size: int) -> list[train.TrainTask]:
 
 
 def main(p: dict, out: str, log_dir: str, cluster_file: str) -> None:
-    settings = hpc.load_cluster_settings(cluster_file)
+    # a closed-form or fd fit runs in this process with the local executor (never on SLURM)
+    settings = hpc.load_cluster_settings(cluster_file).in_process_when_local(cheap_fit(p["entry"]))
     tasks = make_tasks(p, settings.chunk_size)
     logging.info("%s N=%s: %d member(s) in %d task(s); cluster settings %s (%s executor)",
                  p["model"], p["N"], sum(len(t.members) for t in tasks), len(tasks), cluster_file,

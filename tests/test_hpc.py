@@ -191,6 +191,22 @@ def test_local_threads_for_snakemake():
     assert ClusterSettings(executor="slurm", cpus_per_task=8).local_threads(5) == 1
 
 
+def test_cheap_work_runs_in_process_only_when_the_executor_is_local(tmp_path, monkeypatch):
+    local = ClusterSettings(executor="local", cpus_per_task=2, chunk_size=1)
+    moved = local.in_process_when_local(True)
+    assert moved.executor == "debug" and moved.cpus_per_task == 2 and moved.chunk_size == 1
+    assert moved.local_threads(25) == 2       # one task at a time in the training job itself
+    assert local.in_process_when_local(False) is local
+    slurm = ClusterSettings(executor="slurm")
+    assert slurm.in_process_when_local(True) is slurm       # SLURM behaviour never changes
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert ClusterSettings(executor="auto").in_process_when_local(True).executor == "debug"
+    (tmp_path / "srun").write_text("#!/bin/sh\n")
+    (tmp_path / "srun").chmod(0o755)
+    auto = ClusterSettings(executor="auto")                 # auto resolving to slurm: unchanged
+    assert auto.in_process_when_local(True) is auto
+
+
 @pytest.mark.parametrize("n, size", [(0, 3), (1, 0), (7, 3), (25, 25), (25, 0), (10, 1)])
 def test_chunks_partition_in_order(n, size):
     members = [(f"s{i}", i % 2) for i in range(n)]

@@ -199,3 +199,14 @@ def test_no_default_is_written_in_code():
     for name in ("study.py", "analysis/config.py"):
         source = (lib / name).read_text()
         assert not re.search(r"\.get\(\"\w+\", ", source), name
+
+
+def test_cheap_fit_is_a_closed_form_fit_or_fd():
+    from greenbench.study import cheap_fit
+
+    assert cheap_fit({"class": "linear", "train": {"optimizer": "exact"}})
+    assert cheap_fit({"class": "fd", "train": {"optimizer": "lbfgs", "steps": 20}})
+    assert cheap_fit({"class": "fd"})
+    assert not cheap_fit({"class": "linear", "train": {"optimizer": "gd", "steps": 40}})
+    assert not cheap_fit({"class": "mlp", "train": {"optimizer": "adam"}})
+    assert not cheap_fit({"class": "pinn", "train": {}})

@@ -2,7 +2,7 @@
 
 ``snakemake -s <repo>/Snakefile --directory <tmp> --configfile <tmp>/config.yaml`` builds the
 dataset files asked for as targets (other stages add their own rules to ``rule all``; this
-test asks for the data only). Oracles: the DAG lists exactly one job per (space, N); the files
+test asks for the data only). Oracles: the DAG lists exactly one job per N (all spaces); the files
 pass check_dataset with the configured parameters; a second run does nothing; a bad config
 stops snakemake before any job, naming the key.
 """
@@ -38,7 +38,7 @@ def snakemake(repo: Path, workdir: Path, *args: str, configfile: str = "config.y
                           timeout=300)
 
 
-def job_count(output: str, rule: str = "generate_dataset") -> int:
+def job_count(output: str, rule: str = "generate_datasets") -> int:
     m = re.search(rf"^{rule}\s+(\d+)\s*$", output, flags=re.MULTILINE)
     return int(m.group(1)) if m else 0
 
@@ -62,11 +62,11 @@ def runs(tmp_path_factory, repo_root):
             "second": second, "stamps": stamps}
 
 
-def test_dry_run_lists_one_job_per_dataset(runs):
+def test_dry_run_lists_one_job_per_resolution(runs):
     dry = runs["dry"]
     assert dry.returncode == 0, dry.stderr
     out = dry.stdout + dry.stderr
-    assert job_count(out) == len(TARGETS), out
+    assert job_count(out) == len(RESOLUTIONS), out
     for target in TARGETS:
         assert target in out
     assert runs["files_after_dry"] == []
@@ -80,7 +80,7 @@ def test_run_builds_valid_datasets_and_logs(runs):
             path = wd / f"data/poisson1d/{space}/N{N}.h5"
             check_dataset(path, expect={"space": space, "N": N, "n_samples": N_SAMPLES,
                                         "master_seed": 3, "pde": "poisson1d"})
-            log = wd / f"logs/poisson1d/data/{space}/N{N}.log"
+            log = wd / f"logs/poisson1d/data/N{N}.log"  # one job (and log) per N
             wrote = f"wrote and checked data/poisson1d/{space}/N{N}.h5"
             assert log.exists() and wrote in log.read_text()
     ds = read_dataset(wd / "data/poisson1d/fem/N16.h5")
@@ -115,13 +115,13 @@ def test_configfile_replaces_the_default_study(tmp_path, repo_root):
     wd = _study_dir(tmp_path / "merge", STUDY)
     (wd / "config").mkdir()
     shutil.copy(repo_root / "config" / "config.yaml", wd / "config" / "config.yaml")
-    proc = snakemake(repo_root, wd, "-n", "--forceall", "--until", "generate_dataset")
+    proc = snakemake(repo_root, wd, "-n", "--forceall", "--until", "generate_datasets")
     assert proc.returncode == 0, proc.stderr
-    assert job_count(proc.stdout + proc.stderr) == len(TARGETS)
+    assert job_count(proc.stdout + proc.stderr) == len(RESOLUTIONS)
     # --config overrides single keys of the study file
-    proc = snakemake(repo_root, wd, "-n", "--forceall", "--until", "generate_dataset",
+    proc = snakemake(repo_root, wd, "-n", "--forceall", "--until", "generate_datasets",
                      "--config", "resolutions=[8, 16, 32]")
-    assert job_count(proc.stdout + proc.stderr) == 9, proc.stderr
+    assert job_count(proc.stdout + proc.stderr) == 3, proc.stderr
 
 
 def test_unrelated_config_change_does_not_rerun_the_data(runs, repo_root, tmp_path):

@@ -34,6 +34,18 @@ def class_kind(cls: str) -> str:
     return "parameter" if cls in PARAMETER_CLASSES else "operator"
 
 
+def cheap_fit(entry: Mapping[str, Any]) -> bool:
+    """Whether a model entry's fit is too cheap to be worth a process of its own: a closed-form
+    fit (``optimizer: exact``, one least-squares solve) or the ``fd`` learner (a convex
+    quadratic in at most three scalars per member, whose minimiser ``w_lstsq`` is computed in
+    closed form anyway; its L-BFGS steps take milliseconds). Such a training job runs its tasks
+    in-process when the executor is local (:meth:`greenbench.hpc.ClusterSettings
+    .in_process_when_local`), saving a Python-with-torch start-up that costs far more than the
+    work; SLURM is unchanged."""
+    train = entry.get("train") or {}
+    return str(train.get("optimizer", "")) == "exact" or str(entry.get("class", "")) == "fd"
+
+
 def enabled_models(config: Mapping[str, Any]) -> dict[str, dict]:
     """Enabled ``models:`` entries of a validated study config, in config order."""
     return {m: dict(e) for m, e in config["models"].items() if e["enabled"]}

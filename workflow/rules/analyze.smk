@@ -1,6 +1,6 @@
-# Stage 3: the analysis. Every trained operator model is evaluated on every test split
-# (one evaluation file per model and N), then aggregated into the benchmark (crossval.nc), the
-# Green's functions (greens.nc, greens/N{res}.nc), Thm 3.2 (bounds.nc), Thm 3.1
+# Stage 3: the analysis. Every trained operator model is evaluated on every test split (one
+# evaluation file per model and N, one job per model), then aggregated into the benchmark
+# (crossval.nc), the Green's functions (greens.nc, greens/N{res}.nc), Thm 3.2 (bounds.nc), Thm 3.1
 # (convergence.nc), the data-quantity study (quantity.nc: evaluates the members trained by
 # train_quantity) and the measures the report judges (measures.nc). Nothing here trains.
 # Layouts: docs/results_format.md.
@@ -14,16 +14,18 @@ STUDY.analysis  # a bad analysis option fails before any job runs
 ANALYSIS_STEP = step_params(ANALYSIS)
 
 
+# One job per operator model evaluates it at every N (torch is imported and the test splits
+# read once per model, not once per (model, N)); another model's change does not rerun it.
 rule evaluate_model:
     input:
-        metrics=rules.train.output.metrics,
-        datasets=datasets_at_resolution,
+        metrics=model_metrics,
+        datasets=STUDY.datasets(),
     output:
-        paths.evaluation(),
+        [paths.evaluation(res=n) for n in RESOLUTIONS],
     log:
-        "logs/{pde}/analysis/evaluate/{model}/N{res}.log",
+        "logs/{pde}/analysis/evaluate/{model}.log",
     benchmark:
-        "logs/{pde}/analysis/evaluate/{model}/N{res}.benchmark.tsv"
+        "logs/{pde}/analysis/evaluate/{model}.benchmark.tsv"
     wildcard_constraints:
         model=paths.alternatives(STUDY.operator_models),
     conda:

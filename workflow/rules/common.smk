@@ -6,7 +6,7 @@ import re
 
 from greenbench import paths
 from greenbench.analysis.config import analysis_params
-from greenbench.study import Study
+from greenbench.study import Study, cheap_fit
 
 STUDY = Study.from_config(config)
 PDE = STUDY.pde
@@ -24,9 +24,10 @@ def dataset_path(space, res, pde=PDE):
     return paths.dataset(pde, space, res)
 
 
-def data_spec(wildcards):
-    """The dataset's generation parameters, passed through params: so a change reruns it."""
-    return STUDY.data_spec(wildcards.space, wildcards.res)
+def data_specs(wildcards):
+    """The generation parameters of the datasets at one N, in the order of SPACES (the rule's
+    outputs), passed through params: so a change reruns them."""
+    return [STUDY.data_spec(s, wildcards.res) for s in SPACES]
 
 
 # ---- analysis targets (workflow/rules/analyze.smk) ----
@@ -44,8 +45,9 @@ def dataset_map():
     return STUDY.dataset_map()
 
 
-def datasets_at_resolution(wildcards):
-    return STUDY.datasets(wildcards.res)
+def model_metrics(wildcards):
+    """The training metrics.nc of one model at every N (its evaluation job's inputs)."""
+    return STUDY.model_metrics(wildcards.model)
 
 
 def quantity_resolution():
@@ -104,7 +106,8 @@ def train_params(wildcards):
 def train_threads(wildcards):
     """Cores the training job takes from Snakemake (1 when SLURM runs its tasks)."""
     members = [(s, seed) for s in STUDY.spaces for seed in STUDY.seeds]
-    return CLUSTER.local_threads(len(chunks(members, CLUSTER.chunk_size)))
+    settings = CLUSTER.in_process_when_local(cheap_fit(STUDY.entries[wildcards.model]))
+    return settings.local_threads(len(chunks(members, CLUSTER.chunk_size)))
 
 
 # ---- data-quantity training targets (workflow/rules/train.smk, rule train_quantity) ----
@@ -161,4 +164,7 @@ def quantity_train_params(wildcards):
 def quantity_train_threads(wildcards):
     """Cores of the quantity training job: one task per sample size and chunk of seeds."""
     per_size = len(chunks(list(config["train_seeds"]), CLUSTER.chunk_size))
-    return CLUSTER.local_threads(len(QUANTITY["sample_sizes"]) * per_size)
+    settings = CLUSTER.in_process_when_local(
+        cheap_fit(QUANTITY["quantity_models"][wildcards.model])
+    )
+    return settings.local_threads(len(QUANTITY["sample_sizes"]) * per_size)

@@ -25,27 +25,29 @@ REPORT_FIGURES = (
 )
 
 
-rule plot_heatmap:
+# All heatmaps in one job (one PNG per operator model, each with its caption in the report):
+# they share one colour range, and one job imports matplotlib once.
+rule plot_heatmaps:
     input:
         crossval=rules.crossval.output[0],
     output:
-        report(
-            "results/{pde}/figures/heatmap_{model}.png",
-            caption="../report/heatmap.rst",
-            category="Cross-validation",
-            labels={"model": "{model}", "figure": "heatmap"},
-        ),
+        [
+            report(
+                paths.figure(name=f"heatmap_{m}"),
+                caption="../report/heatmap.rst",
+                category="Cross-validation",
+                labels={"model": m, "figure": "heatmap"},
+            )
+            for m in OPERATOR_MODELS
+        ],
     log:
-        "logs/{pde}/report/heatmap_{model}.log",
-    wildcard_constraints:
-        model="|".join(OPERATOR_MODELS) or "(?!)",
+        "logs/{pde}/report/heatmaps.log",
     conda:
         "../envs/greenbench.yaml"
     threads: 1
     resources:
         mem_mb=2000,
     params:
-        model="{model}",
         models=OPERATOR_MODELS,
         spaces=SPACES,
         resolution=FINEST,

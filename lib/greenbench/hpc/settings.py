@@ -14,7 +14,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, TypeVar
@@ -84,6 +84,15 @@ class ClusterSettings:
         if self.executor != "auto":
             return self.executor
         return "slurm" if shutil.which("srun") else "local"
+
+    def in_process_when_local(self, cheap: bool) -> ClusterSettings:
+        """The settings for a job whose tasks are ``cheap`` (:func:`greenbench.train.cheap_fit`):
+        the debug (in-process) executor when the executor resolves to ``local``, so that
+        milliseconds of work do not pay a subprocess start-up. The one place this is decided;
+        SLURM (and debug) settings, and tasks that are not cheap, are returned unchanged."""
+        if cheap and self.resolved_executor() == "local":
+            return replace(self, executor="debug")
+        return self
 
     def local_threads(self, n_tasks: int) -> int:
         """CPU threads this machine spends on ``n_tasks`` tasks (for Snakemake's ``threads:``):

@@ -43,7 +43,7 @@ def cheap_fit(entry: Mapping[str, Any]) -> bool:
     .in_process_when_local`), saving a Python-with-torch start-up that costs far more than the
     work; SLURM is unchanged."""
     train = entry.get("train") or {}
-    return str(train.get("optimizer", "")) == "exact" or str(entry.get("class", "")) == "fd"
+    return train.get("optimizer") == "exact" or entry.get("class") == "fd"
 
 
 def enabled_models(config: Mapping[str, Any]) -> dict[str, dict]:

@@ -37,11 +37,11 @@ def class_kind(cls: str) -> str:
 def cheap_fit(entry: Mapping[str, Any]) -> bool:
     """Whether a model entry's fit is too cheap to be worth a process of its own: a closed-form
     fit (``optimizer: exact``, one least-squares solve) or the ``fd`` learner (a convex
-    quadratic in at most three scalars per member, whose minimiser ``w_lstsq`` is computed in
-    closed form anyway; its L-BFGS steps take milliseconds). Such a training job runs its tasks
-    in-process when the executor is local (:meth:`greenbench.hpc.ClusterSettings
-    .in_process_when_local`), saving a Python-with-torch start-up that costs far more than the
-    work; SLURM is unchanged."""
+    quadratic in one scalar per stencil order and member, whose minimiser ``w_lstsq`` is
+    computed in closed form anyway; its L-BFGS steps take milliseconds). Such a training job
+    runs its tasks in-process when the executor is local (:meth:`greenbench.hpc
+    .ClusterSettings.in_process_when_local`), saving a Python-with-torch start-up that costs
+    far more than the work; SLURM is unchanged."""
     train = entry.get("train") or {}
     return train.get("optimizer") == "exact" or entry.get("class") == "fd"
 

@@ -112,6 +112,8 @@ def _space_hint(err: jsonschema.ValidationError) -> str:
 
 
 def _fill_defaults(instance: dict, schema: dict) -> None:
+    if schema.get("x-fill-defaults") is False:  # applied where used (models.*.train)
+        return
     props = schema.get("properties", {})
     for name, sub in props.items():
         if name not in instance and "default" in sub:

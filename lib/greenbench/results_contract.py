@@ -268,6 +268,11 @@ METRICS = {
     "wall_time": Var(TS, "float", "s", "wall time of the ensemble the member was trained in"),
     "final_step": Var(TS, "int", _D, "optimizer steps completed"),
     "loss": Var(TS + ("step",), "float", _D, "training objective at the start of each step"),
+    "final_loss": Var(TS, "float", _D, "training objective at the end of training"),
+    "best_loss": Var(TS, "float", _D, "lowest training objective seen"),
+    "stopped": Var(TS, "bool", _D, "stopped on a plateau of the training objective"),
+    "f_scale": Var(TS, "float", _D, "RMS of f over the training split (normalization)"),
+    "u_scale": Var(TS, "float", _D, "RMS of u over the training split (normalization)"),
     "data_checksum": Var(("train_space",), "str", None,
                          "content checksum of the training dataset"),
 }

@@ -129,10 +129,22 @@ class PIDeepONet(DeepONet):
         u_xx = self.branch(f) @ t_xx.T
         return (-k * u_xx - f)[:, 1:-1]
 
-    def extra_loss(self, f: torch.Tensor, x: torch.Tensor, k: float) -> torch.Tensor:
-        """Physics terms of the objective (a scalar), added to the data MSE."""
-        b = self.branch(f)
-        t, t_xx = self.trunk_derivatives(x)
-        res = (-k * (b @ t_xx.T) - f)[:, 1:-1]
-        u_bc = b @ t[[0, -1]].T + self.bias
+    def extra_loss(self, f: torch.Tensor, x: torch.Tensor, k: float, *,
+                   f_scale: torch.Tensor | None = None,
+                   u_scale: torch.Tensor | None = None) -> torch.Tensor:
+        """Physics terms of the objective (a scalar), added to the data MSE.
+
+        With scales (a normalized member, :class:`greenbench.models.normalized.Normalized`)
+        the network reads ``f / f_scale`` and the terms are computed on the raw output
+        ``u = u_scale * (b t + b0)`` against the raw ``f``."""
+        if f_scale is None or u_scale is None:
+            b = self.branch(f)
+            t, t_xx = self.trunk_derivatives(x)
+            res = (-k * (b @ t_xx.T) - f)[:, 1:-1]
+            u_bc = b @ t[[0, -1]].T + self.bias
+        else:
+            b = self.branch(f / f_scale)
+            t, t_xx = self.trunk_derivatives(x)
+            res = (-k * u_scale * (b @ t_xx.T) - f)[:, 1:-1]
+            u_bc = u_scale * (b @ t[[0, -1]].T + self.bias)
         return self.pde_weight * res.pow(2).mean() + self.bc_weight * u_bc.pow(2).mean()

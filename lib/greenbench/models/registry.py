@@ -8,18 +8,22 @@ name (:data:`BUILTIN_MODELS`) or an import path ``package.module:Class`` of a us
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import inspect
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib.resources import files
 from typing import Any
 
+import yaml
 from torch import nn
 
 from greenbench.models.fno import FNO
 from greenbench.models.linear import DeepLinear, Linear
 from greenbench.models.neural import MLP, DeepONet, PIDeepONet
+from greenbench.models.normalized import check_scales, normalizes
 from greenbench.models.parameter import FD, PINN
 
 BUILTIN_MODELS: dict[str, type[nn.Module]] = {
@@ -35,6 +39,25 @@ fd: the least-squares w)."""
 DTYPES: tuple[str, ...] = ("float32", "float64")
 ENTRY_KEYS: tuple[str, ...] = ("class", "params", "train", "enabled")
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+SCHEDULES: tuple[str, ...] = ("constant", "cosine")
+
+
+@functools.cache
+def _train_schema() -> dict:
+    # read here, not through greenbench.config (which imports this module to validate models)
+    text = (files("greenbench") / "schemas" / "config.schema.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)["properties"]["models"]["additionalProperties"]["properties"][
+        "train"]["properties"]
+
+
+def train_default(key: str) -> Any:
+    """The schema's default of ``models.<name>.train.<key>``: the one place it is written
+    (keys whose default depends on the class have none there; see :data:`DEFAULT_TRAIN`)."""
+    return _train_schema()[key]["default"]
+
+
+def _schema(key: str):
+    return field(default_factory=lambda: train_default(key))
 
 
 @dataclass(frozen=True)
@@ -66,6 +89,17 @@ class TrainConfig:
     vectorize
         Train the members of a task as one ``torch.func.vmap`` ensemble; ``False`` evaluates
         the members one after another inside each step (needed by models vmap cannot batch).
+    normalize
+        Train on RMS-normalized f and u (operator models except ``linear``;
+        :func:`greenbench.models.normalized.normalizes`, :class:`~.normalized.Normalized`).
+    schedule, warmup_steps
+        Learning-rate factor: linear warm-up over ``warmup_steps``, then ``constant`` or
+        ``cosine`` decay to 0 at ``steps`` (:func:`greenbench.train.optim.lr_factor`).
+    stop_patience, stop_rel_tol
+        Plateau stopping per member (0 = off): stop after ``stop_patience`` steps without a
+        relative improvement ``stop_rel_tol`` of the objective; keep the best parameters.
+
+    The last five take their defaults from the schema (:func:`train_default`).
     """
 
     optimizer: str = "adam"
@@ -78,6 +112,11 @@ class TrainConfig:
     history: int = 10
     rank_tol: float = 1e-10
     vectorize: bool = True
+    normalize: bool = _schema("normalize")
+    schedule: str = _schema("schedule")
+    warmup_steps: int = _schema("warmup_steps")
+    stop_patience: int = _schema("stop_patience")
+    stop_rel_tol: float = _schema("stop_rel_tol")
 
     @classmethod
     def from_entry(cls, name: str, entry: Mapping[str, Any]) -> TrainConfig:
@@ -104,7 +143,8 @@ class TrainConfig:
                              f"{class_name!r}; allowed: {list(allowed_opt)}")
         if self.dtype not in DTYPES:
             raise ValueError(f"model {name!r}: train.dtype {self.dtype!r}; allowed: {list(DTYPES)}")
-        ints = {"steps": 0, "checkpoint_every": 0, "log_every": 1, "history": 1}
+        ints = {"steps": 0, "checkpoint_every": 0, "log_every": 1, "history": 1,
+                "warmup_steps": 0, "stop_patience": 0}
         for key, lo in ints.items():
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < lo:
@@ -122,9 +162,17 @@ class TrainConfig:
         if bs is not None and self.optimizer in ("lbfgs", "exact"):
             raise ValueError(f"model {name!r}: optimizer {self.optimizer} needs the full batch; "
                              f"set train.batch_size: null")
-        if not isinstance(self.vectorize, bool):
-            raise ValueError(f"model {name!r}: train.vectorize must be true or false, "
-                             f"got {self.vectorize!r}")
+        for key in ("vectorize", "normalize"):
+            if not isinstance(getattr(self, key), bool):
+                raise ValueError(f"model {name!r}: train.{key} must be true or false, "
+                                 f"got {getattr(self, key)!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"model {name!r}: train.schedule {self.schedule!r}; allowed: "
+                             f"{list(SCHEDULES)}")
+        tol = self.stop_rel_tol
+        if isinstance(tol, bool) or not isinstance(tol, int | float) or not 0 <= tol < 1:
+            raise ValueError(f"model {name!r}: train.stop_rel_tol must be a number in [0, 1), "
+                             f"got {tol!r}")
 
 
 USER_TRAIN: dict[str, Any] = {"optimizer": "adam", "lr": 1e-3, "steps": 500, "dtype": "float32",
@@ -244,7 +292,9 @@ def validate_model_entries(models_cfg: Mapping[str, Any] | None) -> None:
                 cls(N=16, **params)
             except (ValueError, TypeError) as exc:
                 raise ValueError(f"model {name!r}: bad params {dict(params)}: {exc}") from exc
-        TrainConfig.from_entry(name, entry)
+        train = TrainConfig.from_entry(name, entry)
+        if normalizes(entry["class"], model_kind(cls), train):
+            check_scales(cls, name)
         if not isinstance(entry.get("enabled", True), bool):
             raise ValueError(f"model {name!r}: enabled must be true or false")
 

@@ -2,8 +2,9 @@
 
 Layout (docs/architecture.md, docs/results_format.md):
 
-* every model: ``train_mse``, ``diverged``, ``wall_time``, ``final_step`` over
-  ``(train_space, seed)`` and ``loss`` over ``(train_space, seed, step)``;
+* every model: ``train_mse``, ``diverged``, ``wall_time``, ``final_step``, ``final_loss``,
+  ``best_loss``, ``stopped``, ``f_scale``, ``u_scale`` over ``(train_space, seed)`` and ``loss``
+  over ``(train_space, seed, step)``;
 * ``fd``: ``w``, ``w_lstsq``, ``rel_error`` (= ``|w - k| / |k|``), ``rel_error_lstsq`` over
   ``(q, train_space, seed)``;
 * ``pinn``: ``k_hat``, ``rel_error`` (= ``|k_hat - k| / |k|``) over ``(train_space, seed)``.
@@ -59,6 +60,8 @@ def metrics_dataset(model: str, entry: Mapping[str, Any], N: int, pde: str,
     diverged = np.zeros(shape, dtype=bool)
     final_step = np.full(shape, -1, dtype=np.int64)
     loss = np.full(shape + (steps.size,), np.nan)
+    per_member = {name: np.full(shape, np.nan) for name in _MEMBER_FLOATS}
+    stopped = np.zeros(shape, dtype=bool)
     checksums: dict[str, str] = {}
     seen: set[tuple[str, int]] = set()
     kind = results[0].get("kind", "operator")
@@ -77,6 +80,9 @@ def metrics_dataset(model: str, entry: Mapping[str, Any], N: int, pde: str,
         train_mse[i, j], wall_time[i, j] = m["train_mse"], m["wall_time"]
         diverged[i, j], final_step[i, j] = bool(m["diverged"]), int(m["final_step"])
         loss[i, j, [ti[int(s)] for s in m["step"]]] = np.asarray(m["loss"], dtype=np.float64)
+        for name, arr in per_member.items():  # absent from members trained before they existed
+            arr[i, j] = float(m.get(name, np.nan))
+        stopped[i, j] = bool(m.get("stopped", False))
         if kind == "parameter" and "q" in m:
             q = np.asarray(m["q"], dtype=np.int64)
     coords = {"train_space": spaces, "seed": np.asarray(seeds, dtype=np.int64), "step": steps}
@@ -94,6 +100,9 @@ def metrics_dataset(model: str, entry: Mapping[str, Any], N: int, pde: str,
                                           "this train_space were trained on"}),
         "loss": (dims_t, loss, {"description": "training objective at the start of each step; "
                                                "the last step holds the final value"}),
+        "stopped": (dims, stopped, {"description": "stopped on a plateau of the training "
+                                                   "objective (train.stop_patience)"}),
+        **{name: (dims, arr, _MEMBER_FLOATS[name]) for name, arr in per_member.items()},
     }
     if q is not None:
         coords["q"] = q
@@ -127,6 +136,16 @@ def metrics_dataset(model: str, entry: Mapping[str, Any], N: int, pde: str,
                                        "pde": pde}))}
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
+
+_MEMBER_FLOATS = {
+    "final_loss": {"description": "training objective of the parameters training ended with"},
+    "best_loss": {"description": "lowest training objective seen (its parameters are kept "
+                                 "when train.stop_patience > 0)"},
+    "f_scale": {"description": "RMS of f over the member's training split (train.normalize; "
+                               "NaN: not normalized)"},
+    "u_scale": {"description": "RMS of u over the member's training split (train.normalize; "
+                               "NaN: not normalized)"},
+}
 
 _FD_DESC = {
     "w": {"description": "learned w_q in -w_q FD_q(u) = f (iterative training)"},

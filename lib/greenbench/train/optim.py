@@ -12,6 +12,7 @@ checkpoints so that a resumed run continues bit for bit.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -21,6 +22,21 @@ from greenbench.models.registry import TrainConfig
 
 Params = dict[str, torch.Tensor]
 Evaluate = Callable[[Mapping[str, torch.Tensor]], torch.Tensor]
+
+
+def lr_factor(step: int, cfg: TrainConfig) -> float:
+    """Factor of ``cfg.lr`` at (0-based) step ``step`` of ``cfg.steps``.
+
+    Warm-up: ``(step + 1) / W`` for ``step < W = cfg.warmup_steps``. After it, ``constant``: 1;
+    ``cosine``: ``(1 + cos(pi (step - W) / (steps - W))) / 2``, 1 at the end of the warm-up
+    and tending to 0 at ``steps`` (Loshchilov & Hutter's SGDR without restarts). The default
+    (constant, no warm-up) is exactly 1."""
+    W = int(cfg.warmup_steps)
+    if step < W:
+        return (step + 1) / W
+    if cfg.schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * (step - W) / max(1, cfg.steps - W)))
+    return 1.0
 
 
 def member_mask(active: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -34,7 +50,7 @@ class Optimizer:
     name = "base"
 
     def __init__(self, params: Params, cfg: TrainConfig):
-        self.lr = float(cfg.lr)
+        self.lr = float(cfg.lr)   # the loop sets it every step (``lr * lr_factor(step)``)
 
     def step(self, params: Params, loss: torch.Tensor, grads: list[torch.Tensor],
              active: torch.Tensor, evaluate: Evaluate) -> None:

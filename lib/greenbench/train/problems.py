@@ -6,7 +6,9 @@ every member at once, ``(E,)``:
 * :class:`OperatorProblem`: any operator model (built-in or user). The members are copies of
   the module, stacked with ``torch.func.stack_module_state`` and evaluated with
   ``functional_call`` under ``vmap`` (or one after another when ``vectorize`` is off).
-  Objective: data MSE over all ``N + 1`` nodes, plus ``module.extra_loss(f, x, k)`` if defined.
+  Objective: data MSE over all ``N + 1`` nodes, plus ``module.extra_loss(f, x, k)`` if defined;
+  with ``train.normalize`` each member is :class:`greenbench.models.normalized.Normalized`
+  (scales from its training split) and the objective is divided by its ``u_scale ** 2``.
 * :class:`FDProblem`, :class:`PINNProblem`: the parameter learners, written directly for
   broadcast (ensemble) parameters.
 
@@ -25,8 +27,9 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
+from greenbench.models.normalized import normalizes, rms_scales, wrap
 from greenbench.models.parameter import FD, PINN
-from greenbench.models.registry import TrainConfig, resolve_class
+from greenbench.models.registry import TrainConfig, model_kind, resolve_class
 from greenbench.seeding import derive_seed, rng_for
 from greenbench.train.exact import min_norm_update
 
@@ -133,9 +136,10 @@ class Problem:
 class _Objective(nn.Module):
     """Wraps an operator model so ``functional_call`` reaches the whole objective."""
 
-    def __init__(self, model: nn.Module):
+    def __init__(self, model: nn.Module, scale_loss: bool = False):
         super().__init__()
         self.model = model
+        self.scale_loss = scale_loss
 
     def forward(self, f, x, u, k):
         out = self.model(f, x)
@@ -143,6 +147,8 @@ class _Objective(nn.Module):
         extra_fn = getattr(self.model, "extra_loss", None)
         extra = extra_fn(f, x, k) if callable(extra_fn) else torch.zeros((), dtype=mse.dtype,
                                                                           device=mse.device)
+        if self.scale_loss:  # a normalized member: the objective in units of u_scale^2
+            return (mse + extra) / self.model.u_scale.pow(2), mse
         return mse + extra, mse
 
 
@@ -169,9 +175,17 @@ class OperatorProblem(Problem):
         super().__init__(model, class_name, seeds, cfg, device, dtype)
         self.N, self.k, self.n_train = N, float(k), int(f.shape[1])
         self.modules = [build_member(class_name, N, params, s, dtype, model) for s in self.seeds]
+        kind = model_kind(resolve_class(class_name, model=model))
+        self.normalized = normalizes(class_name, kind, cfg)
+        E = len(self.seeds)
+        self.f_scale, self.u_scale = np.full(E, np.nan), np.full(E, np.nan)
         self.f, self.u, self.x = self._tensor(f), self._tensor(u), self._tensor(x)
         self._check_first_batch()
-        wrappers = [_Objective(m) for m in self.modules]
+        if self.normalized:  # scales of the training split only (f, u are that split)
+            self.f_scale, self.u_scale = rms_scales(f, u)
+            self.modules = [wrap(m, fs, us, model=model) for m, fs, us
+                            in zip(self.modules, self.f_scale, self.u_scale, strict=True)]
+        wrappers = [_Objective(m, scale_loss=self.normalized) for m in self.modules]
         stacked, buffers = stack_module_state(wrappers)
         self.params = self._leaves(stacked)
         self.buffers = {k: v.to(device) for k, v in buffers.items()}
@@ -225,6 +239,11 @@ class OperatorProblem(Problem):
 
     def member_modules(self):
         return self._copy_into(self.modules, prefix="model.")
+
+    def member_extras(self, k: float):
+        """The normalization scales of each member (NaN when not normalized)."""
+        return [{"f_scale": float(self.f_scale[e]), "u_scale": float(self.u_scale[e])}
+                for e in range(self.E)]
 
 
 class FDProblem(Problem):

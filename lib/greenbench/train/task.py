@@ -27,6 +27,7 @@ from torch import nn
 
 from greenbench import io, paths
 from greenbench.analysis.checks import entry_differences, plain
+from greenbench.models.normalized import normalizes, wrap
 from greenbench.models.parameter import ParameterLearnerError
 from greenbench.models.registry import (
     TrainConfig,
@@ -37,7 +38,7 @@ from greenbench.models.registry import (
 from greenbench.provenance import config_hash
 from greenbench.seeding import derive_seed
 from greenbench.spaces import ALL_SPACES
-from greenbench.train.loop import FitResult, fit
+from greenbench.train.loop import CHECKPOINT_VERSION, FitResult, fit
 from greenbench.train.problems import build_member, make_problem
 
 log = logging.getLogger(__name__)
@@ -139,13 +140,19 @@ class TrainTask:
         """Hash of everything that determines the result (checkpoints and ``.pt`` files must
         match it): model, entry, pde, N, members, master seed and the members' dataset
         checksums (the data hash is left out: the same numbers under another hash need no
-        retraining); with ``n_train``, also the subset size."""
+        retraining); with ``n_train``, also the subset size; for a normalized member
+        (``train.normalize``, a default applied at use, not written in the entry) the
+        normalization, so that members trained before it existed are retrained."""
         record = {"model": self.model, "entry": self.entry, "pde": self.pde,
                   "N": self.N, "members": [list(m) for m in self.members],
                   "master_seed": self.master_seed,
                   "checksums": [self.checksums.get(s, "") for s, _ in self.members]}
         if self.n_train is not None:
             record["n_train"] = int(self.n_train)
+        cls = resolve_class(self.entry["class"], model=self.model)
+        if normalizes(self.entry["class"], model_kind(cls),
+                      TrainConfig.from_entry(self.model, self.entry)):
+            record["normalization"] = "rms of the training split"
         return config_hash(record)
 
 
@@ -263,10 +270,12 @@ def run_task(task: TrainTask, checkpoint_path: str | None = None) -> dict[str, A
     resume = None
     if checkpoint_path and os.path.exists(checkpoint_path):
         state = io.load_torch(checkpoint_path)
-        if isinstance(state, dict) and state.get("fingerprint") == fingerprint:
+        if isinstance(state, dict) and state.get("fingerprint") == fingerprint \
+                and state.get("version") == CHECKPOINT_VERSION:
             resume = state
         else:
-            log.warning("%s: checkpoint %s belongs to another task or config; starting over",
+            log.warning("%s: checkpoint %s belongs to another task, config or version; "
+                        "starting over",
                         task.name, checkpoint_path)
     save = (lambda state: io.save_torch(state, checkpoint_path)) if checkpoint_path else None
     log.info("%s: training %d member(s) on %s (%s, %s, %d steps)", task.name, problem.E, device,
@@ -293,6 +302,9 @@ def _member_results(task: TrainTask, problem, result: FitResult, k: float) -> li
                     "diverged": bool(result.diverged[e]),
                     "wall_time": float(result.wall_time),
                     "final_step": int(result.final_step[e]),
+                    "final_loss": float(result.final_loss[e]),
+                    "best_loss": float(result.best_loss[e]),
+                    "stopped": bool(result.stopped[e]),
                     "step": result.step.copy(), "loss": result.loss[e].copy(), **extras[e]})
     return out
 
@@ -405,16 +417,25 @@ def load_trained(path: str | os.PathLike, entry: Mapping[str, Any], *, model: st
     ``train.dtype``), never from the class the file names: the file's recorded class and params
     (every entry key with ``full_entry``), ``N`` and dataset checksum (of ``dataset``, named in
     the error) are only compared with what the caller gives (:func:`check_trained`), and a
-    mismatch raises :class:`CheckpointMismatch` before anything is imported."""
+    mismatch raises :class:`CheckpointMismatch` before anything is imported. A member trained
+    with ``train.normalize`` is returned as :class:`greenbench.models.normalized.Normalized`
+    with its saved scales: like every module returned, it maps raw ``f`` to raw ``u``."""
     content = io.load_torch(path)
     if not isinstance(content, dict) or "state_dict" not in content:
         raise ValueError(f"{path}: not a greenbench trained-model file (no state_dict)")
     check_trained(content, path, entry, N=N, data_checksum=data_checksum, full_entry=full_entry,
                   dataset=dataset)
     name = model or str(content.get("model", path))
-    dtype = getattr(torch, TrainConfig.from_entry(name, entry).dtype)
+    cfg = TrainConfig.from_entry(name, entry)
     module = build_member(entry["class"], int(content["N"]), entry.get("params") or {}, 0,
-                          dtype, name)
+                          getattr(torch, cfg.dtype), name)
+    normalized = normalizes(entry["class"], model_kind(type(module)), cfg)
+    if normalized != ("f_scale" in content["state_dict"]):
+        have = "with" if not normalized else "without"
+        raise CheckpointMismatch(path, [f"trained {have} normalization, the config's entry "
+                                        f"has train.normalize: {cfg.normalize}"])
+    if normalized:
+        module = wrap(module, model=name)   # its scales come with the state dict
     module.load_state_dict(content["state_dict"])
     return module.eval()
 

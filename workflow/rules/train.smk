@@ -4,6 +4,7 @@
 # The cluster settings file (config key `cluster`) reaches the script through the environment
 # (GREENBENCH_CLUSTER, set in common.smk), not params:, so that switching machines never
 # retrains; params: hold exactly what determines the trained models. docs/hpc.md.
+from greenbench.train.task import PT_VERSION
 
 
 # The job itself only submits and waits: with `--executor slurm` it stays on the submit host,
@@ -30,6 +31,8 @@ rule train:
         mem_mb=4000,
     params:
         train=train_params,
+        # a new trained-member format (e.g. normalization) retrains (lib/ is not a rerun trigger)
+        pt_version=PT_VERSION,
     script:
         "../../scripts/train_model.py"
 
@@ -59,5 +62,6 @@ rule train_quantity:
         mem_mb=4000,
     params:
         train=quantity_train_params,
+        pt_version=PT_VERSION,
     script:
         "../../scripts/train_model.py"

@@ -76,3 +76,17 @@ def run_toy(task: Toy, checkpoint_path: str | None) -> dict:
     Path(task.out_dir).mkdir(parents=True, exist_ok=True)
     _write_json(Path(task.out_dir, f"{task.name}.json"), result)
     return result
+
+
+# A training job in its own process: run_tasks of one slow toy task with the local executor
+# (fill in tests, out, logs, ckpt); the tests kill or signal it and look for orphans.
+SLOW_DRIVER = """
+import sys, cloudpickle
+sys.path.insert(0, {tests!r})
+import hpc_toys
+cloudpickle.register_pickle_by_value(hpc_toys)
+from greenbench.hpc import ClusterSettings, run_tasks
+task = hpc_toys.Toy("slow", 1, {out!r}, steps=400, step_s=0.05)
+run_tasks(hpc_toys.run_toy, [task], ClusterSettings(executor="local", poll_s=0.1),
+          {logs!r}, name=lambda t: t.name, checkpoint_dir={ckpt!r})
+"""

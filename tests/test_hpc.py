@@ -18,7 +18,7 @@ import yaml
 import hpc_toys
 from greenbench import hpc
 from greenbench.hpc import ClusterSettings, ClusterSettingsError, chunks, run_tasks
-from hpc_toys import Toy, expected_acc, run_toy, toy_done, toy_load
+from hpc_toys import SLOW_DRIVER, Toy, expected_acc, run_toy, toy_done, toy_load
 
 cloudpickle.register_pickle_by_value(hpc_toys)  # submitit workers do not see tests/ on sys.path
 ROOT = Path(__file__).resolve().parents[1]
@@ -320,18 +320,6 @@ def test_no_submitit_outside_hpc_run():
     assert offenders == [Path("lib/greenbench/hpc/run.py")]
 
 
-_DRIVER = """
-import sys, cloudpickle
-sys.path.insert(0, {tests!r})
-import hpc_toys
-cloudpickle.register_pickle_by_value(hpc_toys)
-from greenbench.hpc import ClusterSettings, run_tasks
-task = hpc_toys.Toy("slow", 1, {out!r}, steps=400, step_s=0.05)
-run_tasks(hpc_toys.run_toy, [task], ClusterSettings(executor="local", poll_s=0.1),
-          {logs!r}, name=lambda t: t.name, checkpoint_dir={ckpt!r})
-"""
-
-
 def test_sigterm_to_the_waiting_job_cancels_its_tasks(tmp_path):
     """Snakemake stopping a training job must not leave its tasks running."""
     import subprocess
@@ -339,7 +327,7 @@ def test_sigterm_to_the_waiting_job_cancels_its_tasks(tmp_path):
     import time
 
     ckpt = tmp_path / "ckpt" / "slow.ckpt"
-    code = _DRIVER.format(tests=str(Path(__file__).parent), out=str(tmp_path / "out"),
+    code = SLOW_DRIVER.format(tests=str(Path(__file__).parent), out=str(tmp_path / "out"),
                           logs=str(tmp_path / "logs"), ckpt=str(ckpt.parent))
     driver = subprocess.Popen([sys.executable, "-c", code])
     try:

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from greenbench.hpc import watchdog
-from hpc_toys import Toy, expected_acc, toy_done
+from hpc_toys import SLOW_DRIVER, Toy, expected_acc, toy_done
 
 TESTS = Path(__file__).resolve().parent
 PY = sys.executable
@@ -245,21 +245,9 @@ def test_runner_waiting_behind_a_killed_one_trains_after_it_and_resumes(tmp_path
 
 
 # ------------------------------------------------------------------------------ run_tasks
-_DRIVER = """
-import sys, cloudpickle
-sys.path.insert(0, {tests!r})
-import hpc_toys
-cloudpickle.register_pickle_by_value(hpc_toys)
-from greenbench.hpc import ClusterSettings, run_tasks
-task = hpc_toys.Toy("slow", 1, {out!r}, steps=400, step_s=0.05)
-run_tasks(hpc_toys.run_toy, [task], ClusterSettings(executor="local", poll_s=0.1),
-          {logs!r}, name=lambda t: t.name, checkpoint_dir={ckpt!r})
-"""
-
-
 def test_local_task_processes_die_when_the_training_job_is_sigkilled(tmp_path):
     ckpt = tmp_path / "ckpt" / "slow.ckpt"
-    code = _DRIVER.format(tests=str(TESTS), out=str(tmp_path / "out"),
+    code = SLOW_DRIVER.format(tests=str(TESTS), out=str(tmp_path / "out"),
                           logs=str(tmp_path / "logs"), ckpt=str(ckpt.parent))
     driver = subprocess.Popen([PY, "-c", code])
     try:

@@ -176,12 +176,12 @@ def bounds(pde: object = "{pde}") -> str:
 
 
 def quantity(pde: object = "{pde}") -> str:
-    """``results/{pde}/quantity.nc``: the data-quantity study (an input of convergence.nc)."""
+    """``results/{pde}/quantity.nc``: the data-quantity study (evaluation of train_quantity)."""
     return fill("quantity", pde=pde)
 
 
 def convergence(pde: object = "{pde}") -> str:
-    """``results/{pde}/convergence.nc``: Thm 3.1, rate fits, the data-quantity study."""
+    """``results/{pde}/convergence.nc``: Thm 3.1, rate fits, the PINN parameter error."""
     return fill("convergence", pde=pde)
 
 

@@ -1,0 +1,291 @@
+"""The operator interface: ``Term`` and the ``Operator`` base class (docs/architecture.md,
+"Operators").
+
+An operator is ``L u = sum_t sign_t * coef[t.coefficient] * d^{m_t} u / dx^{m_t}`` on (0, 1),
+grid ``x_i = i / N``, homogeneous boundary conditions (``u(0) = u(1) = 0`` and, for higher
+order operators, the conditions in ``boundary_conditions``); unknowns are the interior nodes
+``1 .. N - 1``. An instance has its coefficient values bound (``coefficients``). Everything is
+float64 numpy except :meth:`Operator.residual` (torch, for the physics-informed models).
+
+A subclass gives at least ``name``, ``COEFFICIENTS``, ``terms`` and :meth:`greens_function`;
+everything else has a general implementation (Green's-function quadrature for the exact
+solutions, generic least-squares features for the FD model) that a subclass may replace by a
+closed form. Registering an operator is adding its module to ``greenbench.operators``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from greenbench.operators import quadrature, stencils
+from greenbench.spaces import Space, basis_matrix, parse_space
+
+__all__ = ["Term", "Operator"]
+
+
+@dataclass(frozen=True)
+class Term:
+    """One term ``sign * coef[coefficient] * d^derivative u / dx^derivative`` of an operator."""
+
+    coefficient: str
+    sign: float
+    derivative: int
+
+
+def _space(space: Space | str) -> Space:
+    return parse_space(space) if isinstance(space, str) else space
+
+
+class Operator:
+    """A linear constant-coefficient 1D operator with homogeneous boundary conditions."""
+
+    name: ClassVar[str]
+    COEFFICIENTS: ClassVar[tuple[str, ...]]
+    terms: ClassVar[tuple[Term, ...]]
+    FD_ORDERS: ClassVar[tuple[int, ...]] = (2, 4)
+    MASS_KINDS: ClassVar[tuple[str, ...]] = ("consistent",)
+    symmetric: ClassVar[bool] = False
+    # (derivative order, at x): that derivative of u vanishes there.
+    boundary_conditions: ClassVar[tuple[tuple[int, float], ...]] = ((0, 0.0), (0, 1.0))
+    # Gauss-Legendre points per side of x_i (smooth spaces) and per element (fem):
+    # docs/decisions.md, "Green's-function quadrature".
+    QUADRATURE_POINTS: ClassVar[int] = quadrature.SIDE_POINTS
+    ELEMENT_POINTS: ClassVar[int] = quadrature.ELEMENT_POINTS
+
+    def __init__(self, **coefficients: float) -> None:
+        unknown = sorted(set(coefficients) - set(self.COEFFICIENTS))
+        if unknown:
+            raise ValueError(f"operator {self.name} has no coefficient {unknown[0]!r}; "
+                             f"allowed: {list(self.COEFFICIENTS)}")
+        values = {}
+        for c in self.COEFFICIENTS:
+            v = coefficients[c] if c in coefficients else _schema_default(c)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) \
+                    or not math.isfinite(float(v)):
+                raise ValueError(f"operator {self.name}: coefficient {c} must be a finite "
+                                 f"number, got {v!r}")
+            values[c] = float(v)
+        self.check_coefficients(values)
+        self.coefficients: dict[str, float] = values
+
+    # ------------------------------------------------------------------- identity, coefficients
+    def check_coefficients(self, values: Mapping[str, float]) -> None:
+        """Refuse coefficient values the operator is not defined for (``ValueError`` naming the
+        coefficient and the allowed range). Default: ``k > 0``, any finite other value."""
+        if "k" in values and not values["k"] > 0:
+            raise ValueError(f"operator {self.name}: coefficient k must be > 0, "
+                             f"got {values['k']!r}")
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{c}={v!r}" for c, v in self.coefficients.items())
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.coefficients == self.coefficients
+
+    def __hash__(self) -> int:
+        return hash((self.name, tuple(self.coefficients.items())))
+
+    def with_coefficients(self, **coefficients: float) -> Operator:
+        """The same operator with some coefficients replaced."""
+        return type(self)(**{**self.coefficients, **coefficients})
+
+    @property
+    def coefficient_vector(self) -> np.ndarray:
+        """The bound coefficients in ``COEFFICIENTS`` order (the FD model's true ``w``)."""
+        return np.array([self.coefficients[c] for c in self.COEFFICIENTS], dtype=np.float64)
+
+    @property
+    def derivative_orders(self) -> tuple[int, ...]:
+        """The derivative orders the operator's terms use, ascending."""
+        return tuple(sorted({t.derivative for t in self.terms}))
+
+    @property
+    def order(self) -> int:
+        """The highest derivative order."""
+        return max(self.derivative_orders)
+
+    # ------------------------------------------------------------------------------ grid
+    @staticmethod
+    def grid(N: int) -> np.ndarray:
+        """The ``N + 1`` nodes ``x_i = i / N``."""
+        if N < 2:
+            raise ValueError(f"resolution N must be >= 2, got {N}")
+        return np.arange(N + 1, dtype=np.float64) / N
+
+    @staticmethod
+    def interior(N: int) -> slice:
+        """The unknowns: interior nodes ``1 .. N - 1``."""
+        return slice(1, N)
+
+    # ------------------------------------------------------------------- Green's function
+    def greens_function(self, x: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """``G(x, s)`` broadcast over ``x`` and ``s``; ``u(x) = int_0^1 G(x, s) f(s) ds``."""
+        raise NotImplementedError(f"operator {self.name} gives no Green's function")
+
+    def greens_matrix(self, N: int) -> np.ndarray:
+        """``G(x_i, x_j)`` on the interior nodes, shape ``(N - 1, N - 1)``."""
+        xi = self.grid(N)[1:-1]
+        return self.greens_function(xi[:, None], xi[None, :])
+
+    # ---------------------------------------------------------------------- exact solutions
+    def solution_basis(self, space: Space | str, x: np.ndarray) -> np.ndarray:
+        """Exact solutions for each basis function of a smooth space at ``x``:
+        ``(len(x), n_coefficients)``. General: Green's-function quadrature
+        (:func:`greenbench.operators.quadrature.greens_solve`)."""
+        space = _space(space)
+        if space.family == "fem":
+            raise ValueError(f"no closed-form solution basis for space {space.name!r} "
+                             f"(use fem_operator)")
+        return quadrature.greens_solve(self.greens_function,
+                                       lambda s: basis_matrix(space, s), x,
+                                       self.QUADRATURE_POINTS)
+
+    def exact_solution(self, space: Space | str, coefficients: np.ndarray,
+                       x: np.ndarray) -> np.ndarray:
+        """``u`` of shape ``(n, len(x))`` for coefficients ``(n, n_coef)`` of a smooth space."""
+        return np.asarray(coefficients, dtype=np.float64) @ self.solution_basis(space, x).T
+
+    def solution_derivatives(self, space: Space | str, x: np.ndarray, d: int) -> np.ndarray:
+        """The ``d``-th derivative of :meth:`solution_basis` at ``x``, ``(len(x), n_coef)``
+        (used by the Thm 3.1 analogue, :meth:`fd_bias`)."""
+        raise NotImplementedError(f"operator {self.name} gives no derivatives of its solutions")
+
+    def fem_operator(self, N: int, mass: str = "consistent") -> np.ndarray:
+        """``(N-1, N+1)`` operator ``A``: ``u_interior = A f`` exactly for piecewise-linear
+        nodal ``f``. General: element-by-element quadrature of the Green's function."""
+        self.check_mass(mass)
+        return quadrature.fem_greens_operator(self.greens_function, N, self.ELEMENT_POINTS)
+
+    def fem_solve(self, f: np.ndarray, mass: str = "consistent") -> np.ndarray:
+        """Nodal ``u (n, N+1)`` for piecewise-linear nodal forcings ``f (n, N+1)``."""
+        f = np.atleast_2d(np.asarray(f, dtype=np.float64))
+        N = f.shape[-1] - 1
+        u = np.zeros_like(f)
+        u[:, 1:-1] = f @ self.fem_operator(N, mass).T
+        return u
+
+    def check_mass(self, mass: str) -> None:
+        if mass not in self.MASS_KINDS:
+            raise ValueError(f"unknown FEM mass matrix {mass!r} for operator {self.name}; "
+                             f"allowed: {self.MASS_KINDS}")
+
+    def solve(self, space: Space | str, coefficients: np.ndarray, f: np.ndarray, x: np.ndarray,
+              mass: str = "consistent") -> np.ndarray:
+        """Nodal solution ``(n, N+1)`` for samples of ``space``: exact for poly/cos/sin, the
+        piecewise-linear solve for fem."""
+        space = _space(space)
+        if space.family == "fem":
+            return self.fem_solve(f, mass)
+        return self.exact_solution(space, coefficients, x)
+
+    def data_operator(self, space: Space | str, N: int,
+                      mass: str = "consistent") -> tuple[np.ndarray, np.ndarray]:
+        """``(B, S)``: forcing basis ``(N+1, m)`` and solution basis on interior nodes
+        ``(N-1, m)``, every sample of ``space`` being ``f = B c``, ``u_interior = S c``."""
+        space = _space(space)
+        x = self.grid(N)
+        B = basis_matrix(space, x)
+        if space.family == "fem":
+            return B, self.fem_operator(N, mass)
+        return B, self.solution_basis(space, x)[1:-1]
+
+    def discrete_residual(self, f: np.ndarray, u: np.ndarray,
+                          mass: str = "consistent") -> np.ndarray | None:
+        """An independent check of fem data (``io.check_dataset``): a residual that is zero to
+        round-off for a correct ``u``, or ``None`` when the operator has none."""
+        return None
+
+    # ------------------------------------------------------------------ finite differences
+    def check_fd_order(self, q: int) -> None:
+        if q not in self.FD_ORDERS:
+            raise ValueError(f"FD order {q!r} has no stencil for operator {self.name}; "
+                             f"allowed: {list(self.FD_ORDERS)}")
+
+    def fd_radius(self, q: int) -> int:
+        """Half-width of the widest stencil of the operator's terms at order ``q``."""
+        return max(stencils.stencil_radius(t.derivative, q) for t in self.terms)
+
+    def fd_nodes(self, N: int, q: int) -> slice:
+        """Nodes where every term's order-``q`` stencil fits."""
+        r = self.fd_radius(q)
+        return slice(r, N + 1 - r)
+
+    def fd_term(self, u: np.ndarray, term: Term, q: int) -> np.ndarray:
+        """``sign * FD_q^m(u)`` of one term (without its coefficient) on :meth:`fd_nodes`."""
+        N = np.shape(u)[-1] - 1
+        r, rt = self.fd_radius(q), stencils.stencil_radius(term.derivative, q)
+        d = stencils.apply_fd(u, term.derivative, q, 1.0 / N)
+        if rt < r:
+            d = d[..., r - rt: d.shape[-1] - (r - rt)]
+        return term.sign * d
+
+    def fd_features(self, u: np.ndarray, f: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(D, f_nodes)``: ``D (n_coef, ..., m)`` and ``f`` at the same ``m`` nodes, with
+        ``sum_j w_j D_j = f`` for ``w`` = the coefficient vector (``COEFFICIENTS`` order) up to
+        the stencils' truncation error. ``u``, ``f``: ``(..., N + 1)``."""
+        u = np.asarray(u, dtype=np.float64)
+        N = u.shape[-1] - 1
+        feats = []
+        for c in self.COEFFICIENTS:
+            parts = [self.fd_term(u, t, q) for t in self.terms if t.coefficient == c]
+            D = parts[0]
+            for p in parts[1:]:
+                D = D + p
+            feats.append(D)
+        return np.stack(feats), np.asarray(f, dtype=np.float64)[..., self.fd_nodes(N, q)]
+
+    def fd_exact(self, space: Space | str, q: int) -> bool:
+        """Whether the order-``q`` stencils are exact on every solution of ``space`` (the
+        Thm 3.1 condition). Default: False (a subclass states where it holds)."""
+        return False
+
+    def fd_bias(self, space: Space | str, coefficients: np.ndarray, N: int,
+                q: int) -> np.ndarray:
+        """Signed leading-order relative bias ``(w*_j - w_j) / w_j`` of the least-squares FD
+        fit, one per coefficient (``COEFFICIENTS`` order), ~ ``dx^q`` (the Thm 3.1 analogue).
+
+        With ``FD_q^m u = u^(m) + mu^m_q dx^q u^(m+q) + ...``, ``D = E + dx^q R`` where ``E_j``
+        holds the exact derivatives and ``f = E w``; then ``w* = w - dx^q (E^T E)^{-1} E^T R w``
+        to leading order. The moments run over the samples ``f = c B^T`` and :meth:`fd_nodes`.
+        ``nan`` for ``fem``; exactly 0 where :meth:`fd_exact`."""
+        space = _space(space)
+        n_c = len(self.COEFFICIENTS)
+        if space.family == "fem":
+            return np.full(n_c, np.nan)
+        if self.fd_exact(space, q):
+            return np.zeros(n_c)
+        x = self.grid(N)[self.fd_nodes(N, q)]
+        c = np.asarray(coefficients, dtype=np.float64)
+        E = np.zeros((n_c,) + (c.shape[0], x.size))
+        R = np.zeros_like(E)
+        for t in self.terms:
+            j = self.COEFFICIENTS.index(t.coefficient)
+            mu = stencils.fd_truncation_coefficients(t.derivative, q, 1)[q]
+            E[j] += t.sign * (c @ self.solution_derivatives(space, x, t.derivative).T)
+            R[j] += t.sign * mu * (c @ self.solution_derivatives(space, x, t.derivative + q).T)
+        w = self.coefficient_vector
+        Ef, Rf = E.reshape(n_c, -1), R.reshape(n_c, -1)
+        delta = -(1.0 / N) ** q * np.linalg.solve(Ef @ Ef.T, Ef @ (Rf.T @ w))
+        return delta / w
+
+    # ------------------------------------------------------------------ physics residual
+    def residual(self, derivs: Mapping[int, Any], f: Any, coef: Mapping[str, Any]) -> Any:
+        """``sum_t sign_t coef[t] u^(m_t) - f`` (torch or numpy), ``derivs[m]`` = ``u^(m)``
+        for every order in :attr:`derivative_orders`; ``coef`` maps each coefficient to a
+        value (a learned tensor, or the bound float)."""
+        out = -f
+        for t in self.terms:
+            out = out + t.sign * coef[t.coefficient] * derivs[t.derivative]
+        return out
+
+
+def _schema_default(coefficient: str) -> float:
+    from greenbench.config import schema_default
+
+    return float(schema_default(coefficient))

@@ -1,0 +1,78 @@
+"""Screened Poisson (reaction-diffusion) ``-k u'' + c u = f`` on (0, 1), ``u(0) = u(1) = 0``,
+``c >= 0`` (docs/operators.md, "screened_poisson1d").
+
+Green's function, ``a = sqrt(c / k)``, ``m = min(x, s)``, ``M = max(x, s)``:
+
+    G(x, s) = sinh(a m) sinh(a (1 - M)) / (k a sinh a)
+            = e^{-a (M - m)} (1 - e^{-2 a m}) (1 - e^{-2 a (1 - M)}) / (2 k a (1 - e^{-2 a})),
+
+the second form free of overflow and relatively accurate for every ``a > 0`` (``c = 0``:
+Poisson's ``m (1 - M) / k``). Symmetric. The sines are eigenfunctions,
+``sin(i pi x) -> sin(i pi x) / (k (i pi)^2 + c)``; cos and poly have closed forms with a sinh
+lift (:func:`greenbench.operators._closed_forms.second_order_solution`), but a poly{p} solution
+is not a polynomial, so the FD stencils are never exact on it (``c > 0``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+import numpy as np
+
+from greenbench.operators._closed_forms import second_order_solution
+from greenbench.operators.base import Operator, Term, _space
+from greenbench.spaces import Space
+
+__all__ = ["ScreenedPoisson1d"]
+
+
+class ScreenedPoisson1d(Operator):
+    """``-k u'' + c u = f``, ``u(0) = u(1) = 0``."""
+
+    name: ClassVar[str] = "screened_poisson1d"
+    COEFFICIENTS: ClassVar[tuple[str, ...]] = ("k", "c")
+    terms: ClassVar[tuple[Term, ...]] = (Term("k", -1.0, 2), Term("c", 1.0, 0))
+    FD_ORDERS: ClassVar[tuple[int, ...]] = (2, 4, 6)
+    MASS_KINDS: ClassVar[tuple[str, ...]] = ("consistent",)
+    symmetric: ClassVar[bool] = True
+
+    def check_coefficients(self, values: Mapping[str, float]) -> None:
+        super().check_coefficients(values)
+        if not values["c"] >= 0:
+            raise ValueError(f"operator {self.name}: coefficient c must be >= 0, "
+                             f"got {values['c']!r}")
+
+    def greens_function(self, x: np.ndarray, s: np.ndarray) -> np.ndarray:
+        x, s = np.asarray(x, dtype=np.float64), np.asarray(s, dtype=np.float64)
+        k, c = self.coefficients["k"], self.coefficients["c"]
+        m, M = np.minimum(x, s), np.maximum(x, s)
+        if c == 0.0:
+            return m * (1.0 - M) / k
+        a = np.sqrt(c / k)
+        return (np.exp(-a * (M - m)) * -np.expm1(-2.0 * a * m) * -np.expm1(-2.0 * a * (1.0 - M))
+                / (2.0 * k * a * -np.expm1(-2.0 * a)))
+
+    def solution_basis(self, space: Space | str, x: np.ndarray) -> np.ndarray:
+        """Closed form for sin (``sin(i pi x) / (k (i pi)^2 + c)``) and cos (with a sinh lift);
+        poly by Green's-function quadrature: its closed form (polynomial particular solution
+        ``sum_j (k/c)^j (x^i)^(2j) / c`` + sinh lift) cancels digits when ``c / k`` is small,
+        the quadrature does not (tested against each other)."""
+        space = _space(space)
+        if space.family == "poly":
+            return super().solution_basis(space, x)
+        return self.solution_derivatives(space, x, 0)
+
+    def solution_derivatives(self, space: Space | str, x: np.ndarray, d: int) -> np.ndarray:
+        space = _space(space)
+        if space.family == "fem":
+            raise ValueError(f"no closed-form solution basis for space {space.name!r} "
+                             f"(use fem_operator)")
+        return second_order_solution(space, x, d, self.coefficients["k"], 0.0,
+                                     self.coefficients["c"])
+
+    def fd_exact(self, space: Space | str, q: int) -> bool:
+        """For ``c > 0`` no solution of a smooth space is a polynomial (sinh lift): never.
+        ``c = 0`` is Poisson: ``poly{p}`` with ``p < q``."""
+        space = _space(space)
+        return self.coefficients["c"] == 0.0 and space.family == "poly" and space.p < q

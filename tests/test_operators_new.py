@@ -319,3 +319,21 @@ def test_torch_residual_vanishes_on_exact_solutions(name):
     assert isinstance(r, torch.Tensor) and float(r.abs().max()) < 1e-11
     coef["k"] = coef["k"] * 1.01
     assert float(op.residual(derivs, f, coef).abs().max()) > 1e-4
+
+
+# ------------------------------------------------------------------ discrete check (fem)
+@pytest.mark.parametrize("N", [8, 64, 256])
+def test_biharmonic_discrete_residual_is_exact_and_discriminating(N):
+    """The pentadiagonal relation (derived without G4) holds to round-off on the fem data
+    (quadrature of G4), and it detects a 1% error in k and Poisson's data."""
+    op = get_operator("biharmonic1d", k=2.5)
+    x = op.grid(N)
+    c, f = sample("fem", x, 5, rng=np.random.default_rng(0))
+    r, size = op.discrete_residual(f, op.solve("fem", c, f, x))
+    assert r.shape == (5, N - 1) and np.abs(r).max() < 1e-14 * size
+    wrong_k = op.with_coefficients(k=2.5 * 1.01).solve("fem", c, f, x)
+    floor = 1e-10 * size  # io.check_dataset's tolerance
+    if N <= 64:  # (sensitivity falls like N^-4: a smooth error is a small 4th difference)
+        assert np.abs(op.discrete_residual(f, wrong_k)[0]).max() > 10 * floor
+    poisson_u = get_operator("poisson1d", k=2.5).solve("fem", c, f, x)
+    assert np.abs(op.discrete_residual(f, poisson_u)[0]).max() > 10 * floor

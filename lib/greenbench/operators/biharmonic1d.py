@@ -54,6 +54,34 @@ class Biharmonic1d(Operator):
                              f"(use fem_operator)")
         return biharmonic_solution(space, x, d, self.coefficients["k"])
 
+    def discrete_residual(self, f: np.ndarray, u: np.ndarray,
+                          mass: str = "consistent") -> tuple[np.ndarray, float]:
+        """An exact pentadiagonal equation of nodal ``u`` and piecewise-linear nodal ``f``,
+        derived without ``G4`` (docs/operators.md, "biharmonic1d: discrete check"):
+
+            (k / dx^4) T^2 u - S (S' f) / 36 + T (R f) / 360 = 0   on the interior nodes,
+
+        ``T = tridiag(1, -2, 1)``, ``S = tridiag(1, 4, 1)`` acting on interior vectors (zero
+        outside), ``S' f = f_{i-1} + 4 f_i + f_{i+1}``, ``R f = 7 f_{i-1} + 16 f_i + 7 f_{i+1}``.
+        Returns the residual ``(n, N-1)`` and the scale of its terms."""
+        self.check_mass(mass)
+        f, u = np.atleast_2d(np.asarray(f, dtype=np.float64)), np.atleast_2d(
+            np.asarray(u, dtype=np.float64))
+        N = u.shape[-1] - 1
+        k = self.coefficients["k"]
+
+        def band(y: np.ndarray, lo: float, mid: float, hi: float) -> np.ndarray:
+            z = np.pad(y, [(0, 0), (1, 1)])
+            return lo * z[:, :-2] + mid * z[:, 1:-1] + hi * z[:, 2:]
+
+        Tu = band(u[:, 1:-1], 1.0, -2.0, 1.0)
+        Sf = f[:, :-2] + 4.0 * f[:, 1:-1] + f[:, 2:]
+        Rf = 7.0 * f[:, :-2] + 16.0 * f[:, 1:-1] + 7.0 * f[:, 2:]
+        lhs = k * N**4 * band(Tu, 1.0, -2.0, 1.0)
+        res = lhs - band(Sf, 1.0, 4.0, 1.0) / 36.0 + band(Rf, 1.0, -2.0, 1.0) / 360.0
+        size = 16.0 * k * N**4 * np.abs(u).max(initial=0.0) + np.abs(f).max(initial=0.0)
+        return res, float(size)
+
     def fd_exact(self, space: Space | str, q: int) -> bool:
         """``u`` of ``poly{p}`` has degree ``p + 4``; the order-q fourth-derivative stencil is
         exact up to degree ``q + 3``: exact iff ``p < q`` (as for Poisson). cos / sin / fem:

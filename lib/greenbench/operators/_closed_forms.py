@@ -17,6 +17,8 @@ Only numpy float64; ``n`` is the derivative order of every function here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.polynomial import polynomial as P
 
@@ -24,7 +26,7 @@ from greenbench.spaces import Space
 
 __all__ = ["poly_eval", "second_order_poly_particular", "biharmonic_poly_particular",
            "second_order_solution", "biharmonic_solution",
-           "trig_particular", "trig_boundary", "exp_lift", "sinh_lift"]
+           "trig_particular", "trig_boundary", "exp_lift", "sinh_lift", "three_point_residual"]
 
 
 def poly_eval(a: np.ndarray, x: np.ndarray, n: int) -> np.ndarray:
@@ -186,3 +188,36 @@ def biharmonic_solution(space: Space, x: np.ndarray, n: int, k: float) -> np.nda
     if zero.any():  # cos0 = x^0
         out[:, zero] = biharmonic_solution(Space("poly", 0), x, n, k)
     return out
+
+
+def three_point_residual(f: np.ndarray, u: np.ndarray, k: float,
+                         stencil: tuple[float, float, float],
+                         psi_left: Callable[[np.ndarray], np.ndarray],
+                         psi_right: Callable[[np.ndarray], np.ndarray],
+                         n_points: int = 64) -> tuple[np.ndarray, float]:
+    """Residual of the exact three-point scheme of a second-order operator (docs/operators.md,
+    "Exact three-point schemes"), ``(n, N-1)``, and the scale of its terms:
+
+        (k / h) (s_- u_{i-1} + s_0 u_i + s_+ u_{i+1}) - int_{-h}^{h} psi(t) f(x_i + t) dt,
+
+    ``psi`` the tent with ``L* psi = 0`` on each element (``psi_left`` on ``[-h, 0]``,
+    ``psi_right`` on ``[0, h]``, both 1 at 0); the integral of piecewise-linear ``f`` against it
+    is one set of four weights (translation invariance), by ``n_points`` Gauss-Legendre points
+    per element (``psi`` is smooth there). Exact for every ``f``, so the fem data satisfy it
+    to round-off; it uses no Green's function."""
+    from greenbench.operators.quadrature import gauss_legendre
+
+    f, u = np.atleast_2d(np.asarray(f, dtype=np.float64)), np.atleast_2d(
+        np.asarray(u, dtype=np.float64))
+    N = u.shape[-1] - 1
+    h = 1.0 / N
+    t, w = gauss_legendre(n_points)
+    pr, pl = psi_right(h * t) * h * w, psi_left(-h * t) * h * w
+    near = float(np.sum(pr * (1.0 - t)) + np.sum(pl * (1.0 - t)))
+    far_r, far_l = float(np.sum(pr * t)), float(np.sum(pl * t))
+    sm, s0, sp = stencil
+    lhs = (k / h) * (sm * u[:, :-2] + s0 * u[:, 1:-1] + sp * u[:, 2:])
+    rhs = far_l * f[:, :-2] + near * f[:, 1:-1] + far_r * f[:, 2:]
+    size = (k / h) * (abs(sm) + abs(s0) + abs(sp)) * np.abs(u).max(initial=0.0) \
+        + h * np.abs(f).max(initial=0.0)
+    return lhs - rhs, float(size)

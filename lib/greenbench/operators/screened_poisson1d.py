@@ -20,9 +20,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from greenbench.operators._closed_forms import second_order_solution
+from greenbench.operators import quadrature
+from greenbench.operators._closed_forms import second_order_solution, three_point_residual
 from greenbench.operators.base import Operator, Term, _space
-from greenbench.spaces import Space
+from greenbench.spaces import Space, basis_matrix
 
 __all__ = ["ScreenedPoisson1d"]
 
@@ -60,8 +61,26 @@ class ScreenedPoisson1d(Operator):
         the quadrature does not (tested against each other)."""
         space = _space(space)
         if space.family == "poly":
-            return super().solution_basis(space, x)
+            n = self.QUADRATURE_POINTS
+            if 2.0 * self._rate() > n / 2:  # resolve e^{-rate |x - s|} on each side
+                n = int(np.ceil(2.0 * self._rate())) + n // 2
+            return quadrature.greens_solve(self.greens_function,
+                                           lambda s: basis_matrix(space, s), x, n)
         return self.solution_derivatives(space, x, 0)
+
+    def _rate(self) -> float:
+        """Decay rate of the exponentials in G (per unit length)."""
+        return float(np.sqrt(self.coefficients["c"] / self.coefficients["k"]))
+
+    def fem_operator(self, N: int, mass: str = "consistent") -> np.ndarray:
+        """Element-by-element Green's quadrature with enough points for the cell parameter
+        ``z = rate dx`` (``ELEMENT_POINTS`` while ``2 z <= 1``, else ``ceil(2 z) + 16``): G's
+        exponentials vary on the scale ``1 / rate``, and 8 points lose digits once ``z``
+        reaches ~10 (measured: docs/operators.md)."""
+        self.check_mass(mass)
+        z = self._rate() / N
+        n = self.ELEMENT_POINTS if 2.0 * z <= 1.0 else int(np.ceil(2.0 * z)) + 16
+        return quadrature.fem_greens_operator(self.greens_function, N, n)
 
     def solution_derivatives(self, space: Space | str, x: np.ndarray, d: int) -> np.ndarray:
         space = _space(space)
@@ -70,6 +89,32 @@ class ScreenedPoisson1d(Operator):
                              f"(use fem_operator)")
         return second_order_solution(space, x, d, self.coefficients["k"], 0.0,
                                      self.coefficients["c"])
+
+    def discrete_residual(self, f: np.ndarray, u: np.ndarray,
+                          mass: str = "consistent") -> tuple[np.ndarray, float]:
+        """The exact three-point scheme (no Green's function; docs/operators.md):
+        ``(k / h) (z / sinh z) (2 cosh(z) u_i - u_{i-1} - u_{i+1}) = int psi f``, ``z = a h``,
+        with the tent ``psi(t) = sinh(a (h - |t|)) / sinh(a h)``."""
+        self.check_mass(mass)
+        k, c = self.coefficients["k"], self.coefficients["c"]
+        N = np.shape(u)[-1] - 1
+        h = 1.0 / N
+        a = float(np.sqrt(c / k))
+        z = a * h
+        if a == 0.0:
+            stencil = (-1.0, 2.0, -1.0)
+
+            def psi(t: np.ndarray) -> np.ndarray:
+                return 1.0 - np.abs(t) / h
+        else:
+            r = z / np.sinh(z) if z < 700.0 else 0.0
+            # 2 z cosh(z) / sinh(z) = 2 z / tanh(z)
+            stencil = (-r, 2.0 * z / np.tanh(z), -r)
+
+            def psi(t: np.ndarray) -> np.ndarray:  # overflow-free sinh(a (h-|t|)) / sinh(a h)
+                s = np.abs(t)
+                return np.exp(-a * s) * np.expm1(-2.0 * a * (h - s)) / np.expm1(-2.0 * z)
+        return three_point_residual(f, u, k, stencil, psi, psi)
 
     def fd_exact(self, space: Space | str, q: int) -> bool:
         """For ``c > 0`` no solution of a smooth space is a polynomial (sinh lift): never.

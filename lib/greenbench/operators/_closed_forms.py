@@ -26,7 +26,8 @@ from greenbench.spaces import Space
 
 __all__ = ["poly_eval", "second_order_poly_particular", "biharmonic_poly_particular",
            "second_order_solution", "biharmonic_solution",
-           "trig_particular", "trig_boundary", "exp_lift", "sinh_lift", "three_point_residual"]
+           "trig_particular", "trig_boundary", "exp_lift", "sinh_lift", "three_point_residual",
+           "POLY_CLOSED_FORM_MIN_RATE", "second_order_poly_by_recursion"]
 
 
 def poly_eval(a: np.ndarray, x: np.ndarray, n: int) -> np.ndarray:
@@ -221,3 +222,27 @@ def three_point_residual(f: np.ndarray, u: np.ndarray, k: float,
     size = (k / h) * (abs(sm) + abs(s0) + abs(sp)) * np.abs(u).max(initial=0.0) \
         + h * np.abs(f).max(initial=0.0)
     return lhs - rhs, float(size)
+
+
+# Below this decay rate (sqrt(c/k) or |b|/k) the polynomial particular solutions cancel digits
+# against the lift (measured error ~ 4 eps kappa, kappa = sum |a_j| / max |u|: 1e-13 at rate
+# 3.2, 2e-7 at rate 0.63, O(1) at rate 0.1), so poly derivatives come from the ODE instead.
+POLY_CLOSED_FORM_MIN_RATE = 2.0
+
+
+def second_order_poly_by_recursion(space: Space, x: np.ndarray, n: int, k: float, b: float,
+                                   c: float, u: Callable[[np.ndarray], np.ndarray],
+                                   du: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """n-th derivative of the poly solution basis of ``-k u'' + b u' + c u = x^i`` from ``u``
+    and ``u'`` (callables of x giving ``(len(x), p + 1)``, e.g. Green's quadrature with G and
+    ``d_x G``) and the ODE, ``k u^(m) = b u^(m-1) + c u^(m-2) - (x^i)^(m-2)``: stable for small
+    rates, where the closed form cancels (:data:`POLY_CLOSED_FORM_MIN_RATE`)."""
+    x = np.asarray(x, dtype=np.float64).ravel()
+    if n == 0:
+        return u(x)
+    d = [u(x), du(x)]
+    eye = np.eye(space.p + 1)
+    for m in range(2, n + 1):
+        fm = np.stack([poly_eval(eye[i], x, m - 2) for i in range(space.p + 1)], axis=1)
+        d.append((b * d[m - 1] + c * d[m - 2] - fm) / k)
+    return d[n]

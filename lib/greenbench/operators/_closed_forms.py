@@ -22,6 +22,7 @@ from collections.abc import Callable
 import numpy as np
 from numpy.polynomial import polynomial as P
 
+from greenbench.operators.quadrature import gauss_legendre
 from greenbench.spaces import Space
 
 __all__ = ["poly_eval", "second_order_poly_particular", "biharmonic_poly_particular",
@@ -206,8 +207,6 @@ def three_point_residual(f: np.ndarray, u: np.ndarray, k: float,
     is one set of four weights (translation invariance), by ``n_points`` Gauss-Legendre points
     per element (``psi`` is smooth there). Exact for every ``f``, so the fem data satisfy it
     to round-off; it uses no Green's function."""
-    from greenbench.operators.quadrature import gauss_legendre
-
     f, u = np.atleast_2d(np.asarray(f, dtype=np.float64)), np.atleast_2d(
         np.asarray(u, dtype=np.float64))
     N = u.shape[-1] - 1

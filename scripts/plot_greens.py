@@ -15,10 +15,11 @@ from greenbench.plots import plot_greens_gallery, plot_recovered_stencil, save_f
 
 
 def main(greens: str, fields: str, out_gallery: str, out_stencil: str, *, models=None,
-         linear_models=("linear",), k: float = 1.0, fem_mass: str = "consistent") -> None:
+         linear_models=("linear",), fem_mass: str = "consistent") -> None:
+    # the operator comes from the fields' attributes (pde and its coefficients)
     errors, G = read_netcdf(greens), read_netcdf(fields)
     save_figure(plot_greens_gallery(G, errors, models=models), out_gallery)
-    save_figure(plot_recovered_stencil(G, list(linear_models), k=k, mass=fem_mass), out_stencil)
+    save_figure(plot_recovered_stencil(G, list(linear_models), mass=fem_mass), out_stencil)
     logging.info("wrote %s and %s", out_gallery, out_stencil)
 
 
@@ -26,7 +27,7 @@ if "snakemake" in globals():
     sm = snakemake  # noqa: F821
     log_to(sm.log[0])
     main(sm.input.greens, sm.input.fields, sm.output.gallery, sm.output.stencil,
-         models=sm.params.models, linear_models=sm.params.linear_models, k=sm.params.k,
+         models=sm.params.models, linear_models=sm.params.linear_models,
          fem_mass=sm.params.fem_mass)
 elif __name__ == "__main__":
     log_to()

@@ -25,6 +25,7 @@ from greenbench.analysis import quantity as qt
 from greenbench.analysis.convergence import _p_trends
 from greenbench.analysis.scorecard import scorecard
 from greenbench.config import validate_config
+from greenbench.operators import get_operator
 from greenbench.pde import fem_operator, greens_matrix, grid
 from greenbench.provenance import data_hash as study_data_hash
 from greenbench.provenance import provenance
@@ -239,7 +240,8 @@ def synthetic_results(
             coords=dict(model=names, train_space=spaces, seed=seeds, x=x, s=x),
             attrs={**attrs, "N": N, "k": k, "impulse_amplitude": 1.0})
     offsets = np.arange(-3, 4)
-    reference = np.array([gr.inverse_and_stencil(gr.reference_interior_operator(N, k), k, 3,
+    op = get_operator("poisson1d", k=k)
+    reference = np.array([gr.inverse_and_stencil(gr.reference_interior_operator(N, op), op, 3,
                                                   max_cond=np.inf)[1] for N in res])
     stencil = np.broadcast_to(reference[None, None, :, None, :], (nm, nt, nr, ns, 7)).copy()
     deviation, tail = gr.stencil_measures(stencil, reference[None, None, :, None, :])

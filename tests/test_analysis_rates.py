@@ -8,6 +8,9 @@ from scipy import stats
 
 from greenbench import pde, theory
 from greenbench.analysis import convergence, rates
+from greenbench.operators import get_operator
+
+P1 = get_operator("poisson1d")
 
 
 def test_noiseless_slope_is_recovered():
@@ -90,7 +93,7 @@ def test_thm31_rates_from_real_data():
             u = np.zeros((100, N + 1))
             u[:, 1:-1] = c @ S.T
             data[s] = (c, c @ B.T, u)
-        pred[:, :, r], lead[:, :, r] = convergence.fd_theory(data, N, qs)
+        pred[:, :, r], lead[:, :, r] = convergence.fd_theory(data, N, qs, P1)
     ds = convergence.convergence_dataset(spaces, res, [0], qs, pred, lead, None, None)
     for a, q in enumerate(qs):
         for b in range(2):
@@ -101,7 +104,7 @@ def test_thm31_rates_from_real_data():
     assert np.all(ds.fd_predicted_rel_error.sel(train_space="poly1") < 1e-11)
     # learned values absent: nan, never invented
     assert np.all(np.isnan(ds.fd_rel_error)) and np.all(np.isnan(ds.fd_rate))
-    assert theory.fd_leading_bias("poly1", np.ones((1, 2)), 16, 2) == 0.0
+    assert theory.fd_leading_bias("poly1", np.ones((1, 2)), 16, 2, P1) == 0.0
 
 
 def test_measured_floor_is_ten_times_the_exact_cells_error():
@@ -135,7 +138,7 @@ def test_default_study_fd_rates_are_within_0p7_of_q():
             ds = generate(DataSpec("poisson1d", s, N, 250))
             i = ds.train_index
             data[s] = (ds.coefficients[i], ds.f[i], ds.u[i])
-        p, lt = convergence.fd_theory(data, N, qs)
+        p, lt = convergence.fd_theory(data, N, qs, P1)
         pred.append(p)
         lead.append(lt)
     cv = convergence.convergence_dataset(spaces, res, [0], qs, np.stack(pred, -1),

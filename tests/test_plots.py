@@ -12,11 +12,14 @@ import xarray as xr
 from matplotlib.collections import PathCollection
 
 from greenbench import plots
+from greenbench.operators import get_operator
 from greenbench.pde import greens_matrix
 from greenbench.plots._common import DPI, family_groups
 from greenbench.plots.heatmap import DIVERGED, MISSING, OK, heatmap_cells, own_limits
 from greenbench.report.html import png_size
 from synthetic import synthetic_results
+
+P1 = get_operator("poisson1d")
 
 SPACES = ["poly1", "poly2", "poly8", "cos1", "cos2", "sin1", "sin2", "sin8", "fem"]
 MODELS = {"linear": "linear", "mlp": "mlp", "fno": "fno", "fd": "fd", "pinn": "pinn"}
@@ -290,18 +293,18 @@ def test_greens_gallery_layout(results):
 
 def test_stencil_oracles():
     N = 32
-    row = plots.inverse_middle_row(greens_matrix(N), 1.0 / N)
+    row = plots.inverse_middle_row(greens_matrix(N), 1.0 / N, P1)
     mid = row.size // 2
     np.testing.assert_allclose(row[mid - 1:mid + 2], [-1, 2, -1], atol=1e-9)
     np.testing.assert_allclose(np.delete(row, [mid - 1, mid, mid + 1]), 0, atol=1e-9)
-    np.testing.assert_allclose(plots.generating_stencil(N, mass="lumped"), row, atol=1e-9)
+    np.testing.assert_allclose(plots.generating_stencil(N, P1, mass="lumped"), row, atol=1e-9)
     # consistent mass: dx^2 M^{-1} K away from the boundary is the Fourier series of the symbol
     # 6 (2 - 2 cos t) / (4 + 2 cos t); its coefficients are the stencil (quadrature oracle)
     N = 64
     t = 2 * np.pi * np.arange(4096) / 4096
     symbol = 6 * (2 - 2 * np.cos(t)) / (4 + 2 * np.cos(t))
     coef = [np.mean(symbol * np.cos(j * t)) for j in range(4)]
-    got = plots.generating_stencil(N)
+    got = plots.generating_stencil(N, P1)
     mid = got.size // 2
     np.testing.assert_allclose(got[mid:mid + 4], coef, atol=1e-10)
     np.testing.assert_allclose(got[mid - 3:mid][::-1], coef[1:], atol=1e-10)

@@ -426,10 +426,12 @@ def _greens_of(fields, N: int, k: float, mass: str):
     import xarray as xr
 
     from greenbench.analysis import greens as gr
+    from greenbench.operators import get_operator
 
+    op = get_operator("poisson1d", k=k)
     G_hat = fields["G_hat"].sel(model="linear", train_space="fem").isel(seed=0).values
-    _, stencil, _ = gr.inverse_and_stencil(G_hat / N, k, 3, max_cond=np.inf)
-    _, ref, _ = gr.inverse_and_stencil(gr.reference_interior_operator(N, k, mass), k, 3,
+    _, stencil, _ = gr.inverse_and_stencil(G_hat / N, op, 3, max_cond=np.inf)
+    _, ref, _ = gr.inverse_and_stencil(gr.reference_interior_operator(N, op, mass), op, 3,
                                        max_cond=np.inf)
     dev, tail = gr.stencil_measures(stencil, ref)
     d4 = ("model", "train_space", "resolution", "seed")

@@ -13,7 +13,6 @@ from greenbench.operators import operator_names, stencils
 from greenbench.operators.poisson1d import (  # noqa: F401
     FD_ORDERS,
     MASS_KINDS,
-    basis_derivative,
     data_operator,
     exact_solution,
     fem_operator,

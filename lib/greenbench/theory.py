@@ -31,16 +31,19 @@ Everything here is float64 numpy, arrays in and arrays out.
 from __future__ import annotations
 
 from math import perm
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from greenbench import pde
-from greenbench.spaces import DISTRIBUTIONS, Space, basis_matrix, parse_space
+from greenbench.spaces import DISTRIBUTIONS, Space, parse_space
+
+if TYPE_CHECKING:
+    from greenbench.operators import Operator
 
 __all__ = [
     "coefficient_fourth_moment", "training_span", "w_star", "expected_mse", "mse_std",
     "projection_bound", "out_of_span_fraction", "rel_frobenius", "basis_derivative",
-    "fd_lstsq_weight", "fd_leading_bias",
+    "fd_lstsq_weights", "fd_lstsq_weight", "fd_leading_bias",
 ]
 
 
@@ -204,32 +207,37 @@ def basis_derivative(space: Space | str, x: np.ndarray, q: int) -> np.ndarray:
                      f"term is defined for poly/cos/sin only)")
 
 
-def fd_lstsq_weight(f: np.ndarray, u: np.ndarray, q: int, N: int) -> float:
-    """Least-squares optimum ``w* = -<f, FD_q u> / ||FD_q u||^2`` of ``-w FD_q(u) = f``.
+def fd_lstsq_weights(operator: Operator, f: np.ndarray, u: np.ndarray, q: int) -> np.ndarray:
+    """Least-squares ``w*`` of ``sum_j w_j D_j = f`` with the operator's FD features
+    (:meth:`greenbench.operators.Operator.fd_features`), one per coefficient: the normal
+    equations ``<D_i, D_j> w_j = <D_i, f>`` over all samples and the nodes where every stencil
+    fits. One coefficient: ``w* = <f, D> / ||D||^2`` (poisson1d: ``-<f, FD_q u> / ||FD_q u||^2``,
+    bit for bit). ``f``, ``u``: ``(n, N+1)``."""
+    D, fi = operator.fd_features(u, f, q)
+    D = D.reshape(D.shape[0], -1)
+    fi = fi.reshape(-1)
+    if D.shape[0] == 1:
+        return np.array([np.sum(fi * D[0]) / np.sum(D[0] * D[0])])
+    return np.linalg.solve(D @ D.T, D @ fi)
 
-    The inner products run over all samples and the nodes ``q/2 .. N - q/2`` where the whole
-    central stencil fits (:func:`greenbench.pde.apply_fd`). ``f``, ``u``: ``(n, N+1)``.
-    """
-    fd = pde.apply_fd(u, q, 1.0 / N)
-    fi = np.asarray(f, dtype=np.float64)[..., pde.fd_nodes(N, q)]
-    return float(-np.sum(fi * fd) / np.sum(fd * fd))
+
+def fd_lstsq_weight(f: np.ndarray, u: np.ndarray, q: int, N: int, operator: Operator) -> float:
+    """The leading coefficient's (``k``) least-squares ``w*`` (:func:`fd_lstsq_weights`).
+
+    The inner products run over all samples and the nodes where the whole central stencil fits.
+    ``f``, ``u``: ``(n, N+1)``."""
+    if np.shape(u)[-1] != N + 1:
+        raise ValueError(f"u has {np.shape(u)[-1]} nodes, N = {N} needs {N + 1}")
+    return float(fd_lstsq_weights(operator, f, u, q)[0])
 
 
-def fd_leading_bias(space: Space | str, coefficients: np.ndarray, N: int, q: int) -> float:
-    """Signed leading term of Thm 3.1: ``(w* - k)/k ~ -mu_q dx^q <f, f^(q)> / ||f||^2``.
+def fd_leading_bias(space: Space | str, coefficients: np.ndarray, N: int, q: int,
+                    operator: Operator) -> float:
+    """Signed leading term of Thm 3.1 for the leading coefficient (``k``):
+    ``(w* - k)/k ~ -mu_q dx^q <f, f^(q)> / ||f||^2`` for poisson1d; the operator's
+    :meth:`~greenbench.operators.Operator.fd_bias` in general (every coefficient).
 
     The data moment runs over the given samples (``coefficients (n, m)``, ``f = c B^T``) and the
-    FD nodes ``q/2 .. N - q/2``; ``mu_q`` from :func:`greenbench.pde.fd_truncation_coefficients`.
-    Exactly 0 for ``poly{p}``, ``p < q``; ``nan`` for ``fem``.
+    FD nodes. Exactly 0 for ``poly{p}``, ``p < q`` (poisson1d); ``nan`` for ``fem``.
     """
-    space = parse_space(space) if isinstance(space, str) else space
-    if space.family == "fem":
-        return float("nan")
-    x = pde.grid(N)
-    nodes = pde.fd_nodes(N, q)
-    c = np.asarray(coefficients, dtype=np.float64)
-    f = c @ basis_matrix(space, x[nodes]).T
-    fq = c @ basis_derivative(space, x[nodes], q).T
-    mu = pde.fd_truncation_coefficients(q, 1)[q]
-    return float(-mu * (1.0 / N) ** q * np.sum(f * fq) / np.sum(f * f))
-
+    return float(operator.fd_bias(space, coefficients, N, q)[0])

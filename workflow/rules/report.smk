@@ -157,7 +157,6 @@ rule plot_greens:
     params:
         models=OPERATOR_MODELS,
         linear_models=LINEAR_MODELS,
-        k=STUDY.k,
         fem_mass=STUDY.fem_mass,
     script:
         "../../scripts/plot_greens.py"

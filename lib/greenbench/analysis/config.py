@@ -99,8 +99,13 @@ class AnalysisConfig:
     dropped_sample_sizes: tuple[int, ...] = ()
     device: str = _default("analysis.device")
     config_hash: str = ""
+    # the operator's coefficients other than k (e.g. {"c": 10.0}); empty for poisson1d
+    coefficients: Mapping[str, float] = field(default_factory=dict, hash=False)
 
     def __post_init__(self):
+        object.__setattr__(self, "coefficients",
+                           {str(c): float(v) for c, v in dict(self.coefficients).items()})
+        _ = self.operator  # an unknown operator or coefficient fails here, naming it
         for s in self.spaces:
             parse_space(s)
         if not self.quantity_space:  # the schema default: resolved as analysis_params does
@@ -116,6 +121,13 @@ class AnalysisConfig:
             raise ValueError(f"analysis.confidence must be in (0, 1), got {self.confidence}")
 
     @property
+    def operator(self):
+        """The study's operator with its coefficients bound (``greenbench.operators``)."""
+        from greenbench.operators import get_operator
+
+        return get_operator(self.pde, k=self.k, **self.coefficients)
+
+    @property
     def quantity_N(self) -> int:
         return self.quantity_resolution or min(self.resolutions)
 
@@ -128,6 +140,7 @@ class AnalysisConfig:
             raise ValueError(f"unknown analysis parameter(s) {unknown}; allowed: {sorted(names)}")
         values = {key: tuple(v) if isinstance(v, list) else v for key, v in params.items()}
         values["quantity_models"] = dict(params.get("quantity_models") or {})
+        values["coefficients"] = dict(params.get("coefficients") or {})
         return cls(**values)
 
     def dataset_expect(self, space: str, N: int) -> dict[str, object]:
@@ -135,7 +148,7 @@ class AnalysisConfig:
         the design, the master seed, and -- when known -- ``n_samples``, ``test_fraction`` and
         the data hash (attribute ``config_hash``)."""
         out: dict[str, object] = dict(
-            pde=self.pde, N=int(N), space=space, k=float(self.k),
+            pde=self.pde, N=int(N), space=space, k=float(self.k), **self.coefficients,
             distribution=self.distribution, scale=float(self.scale), noise=float(self.noise),
             fem_mass=self.fem_mass, master_seed=int(self.master_seed))
         if self.n_samples is not None:
@@ -151,6 +164,9 @@ class AnalysisConfig:
         :meth:`from_params`)."""
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["quantity_models"] = dict(self.quantity_models)
+        out["coefficients"] = dict(self.coefficients)
+        if not out["coefficients"]:  # poisson1d: the params (and their hash) as before
+            del out["coefficients"]
         return json.loads(json.dumps(out, default=str))
 
     @property
@@ -222,7 +238,17 @@ def analysis_params(config: Mapping[str, Any], config_hash: str = "") -> dict[st
         quantity_resolution=int(a["quantity_resolution"] or resolutions[0]),
         quantity_models=quantity_models(config), device=str(a["device"]),
         config_hash=config_hash,
+        **_extra_coefficients(config),
     )
+
+
+def _extra_coefficients(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"coefficients": {c: value}}`` for the coefficients of the config's operator other
+    than ``k`` (their values: top-level keys ``c``, ``b``), or ``{}`` (poisson1d)."""
+    from greenbench.operators import OPERATORS
+
+    names = [c for c in OPERATORS[config["pde"]].COEFFICIENTS if c != "k"]
+    return {"coefficients": {c: float(config[c]) for c in names}} if names else {}
 
 
 def config_from_file(path: str) -> AnalysisConfig:

@@ -1,9 +1,11 @@
 """Thm 3.1 beside the learned FD parameters, rate fits, and the PINN parameter error.
 
 * ``fd_predicted_rel_error (q, train_space, resolution)``: ``|w* - k| / |k|`` of the exact
-  least-squares optimum on the training data (:func:`greenbench.theory.fd_lstsq_weight`);
-* ``fd_leading_term``: ``|mu_q dx^q <f, f^(q)> / ||f||^2|`` on the same data
-  (:func:`greenbench.theory.fd_leading_bias`; ``nan`` for fem);
+  least-squares optimum on the training data (:func:`greenbench.theory.fd_lstsq_weight`; the
+  leading coefficient k of the study's operator);
+* ``fd_leading_term``: the operator's leading-order bias (poisson1d:
+  ``|mu_q dx^q <f, f^(q)> / ||f||^2|``) on the same data
+  (:meth:`greenbench.operators.Operator.fd_bias`; ``nan`` for fem);
 * ``fd_rel_error (q, train_space, resolution, seed)``: the learned ``|w - k| / |k|``;
 * rates: slope of ``log error`` vs ``log dx`` (:func:`greenbench.analysis.rates.fit_rates`) of
   the learned error (geometric mean over seeds) and of the predicted one, with 95% t-intervals;
@@ -13,6 +15,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
@@ -21,10 +24,14 @@ from greenbench import theory
 from greenbench.analysis.rates import fit_rates, measured_floor, roundoff_floor
 from greenbench.spaces import FAMILIES
 
+if TYPE_CHECKING:
+    from greenbench.operators import Operator
+
 
 def fd_theory(train_data: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]], N: int,
-              q_orders: Sequence[int], k: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Thm 3.1 at one resolution for every training space.
+              q_orders: Sequence[int], operator: Operator) -> tuple[np.ndarray, np.ndarray]:
+    """Thm 3.1 at one resolution for every training space, for the operator's leading
+    coefficient ``k`` (an order the operator has no stencil for is ``nan``).
 
     Parameters
     ----------
@@ -36,17 +43,18 @@ def fd_theory(train_data: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]
     predicted, leading : (n_q, n_spaces) arrays
         ``|w* - k| / |k|`` of the least-squares optimum, and ``|leading term|``.
     """
+    k = operator.coefficients["k"]
     spaces = list(train_data)
     pred = np.full((len(q_orders), len(spaces)), np.nan)
     lead = np.full_like(pred, np.nan)
     for b, s in enumerate(spaces):
         c, f, u = train_data[s]
         for a, q in enumerate(q_orders):
-            if N + 1 <= q:
+            if N + 1 <= 2 * operator.fd_radius(q) or q not in operator.FD_ORDERS:
                 continue
-            w = theory.fd_lstsq_weight(f, u, q, N)
+            w = theory.fd_lstsq_weight(f, u, q, N, operator)
             pred[a, b] = abs(w - k) / abs(k)
-            lead[a, b] = abs(theory.fd_leading_bias(s, c, N, q))
+            lead[a, b] = abs(theory.fd_leading_bias(s, c, N, q, operator))
     return pred, lead
 
 

@@ -10,22 +10,29 @@ extracted Green's function on interior nodes is
 
     G_hat[i, j] = R[i, j] / dx,       i, j = 1..N-1,
 
-compared with ``G(x_i, s_j) = min(x, s)(1 - max(x, s)) / k`` by the relative Frobenius error.
+compared with the operator's ``G(x_i, s_j)`` (poisson1d: ``min(x, s)(1 - max(x, s)) / k``) by the
+relative Frobenius error.
 
 The interior matrix ``W_int = R[:, 1:-1] = dx G_hat`` is the learned discrete solution operator;
 its inverse is the learned discrete differential operator. The stencil is the middle row of
-``W_int^{-1}`` scaled by ``dx^2 / k``: for the 3-point operator ``k tridiag(-1, 2, -1) / dx^2``
-(lumped-mass FEM data, ``W_int = (k T)^{-1}``) it is exactly ``[-1, 2, -1]`` -- the stencil of
-``-u''``; with consistent-mass FEM data ``W_int^{-1} = M_int^{-1} K`` is banded-dominant and the
-stencil decays away from the centre instead of stopping at distance 1.
+``W_int^{-1}`` scaled by ``dx^m / k`` (``m`` the operator's order, ``k`` its leading coefficient:
+:meth:`~greenbench.operators.Operator.stencil_scale`). For poisson1d and the 3-point operator
+``k tridiag(-1, 2, -1) / dx^2`` (lumped-mass FEM data, ``W_int = (k T)^{-1}``) it is exactly
+``[-1, 2, -1]`` -- the stencil of ``-u''``; with consistent-mass FEM data
+``W_int^{-1} = M_int^{-1} K`` is banded-dominant and the stencil decays away from the centre
+instead of stopping at distance 1.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from greenbench import pde
 from greenbench.analysis.crossval import Predictor
+
+if TYPE_CHECKING:
+    from greenbench.operators import Operator
 
 
 def response_matrix(predict: Predictor, N: int, amplitude: float = 1.0) -> np.ndarray:
@@ -52,15 +59,16 @@ def extract_greens(predict: Predictor, N: int, amplitude: float = 1.0) -> np.nda
     return greens_from_response(response_matrix(predict, N, amplitude))
 
 
-def greens_rel_error(G_hat: np.ndarray, N: int, k: float = 1.0) -> float:
-    """``||G_hat - G||_F / ||G||_F`` on interior nodes; ``nan`` for non-finite ``G_hat``."""
+def greens_rel_error(G_hat: np.ndarray, N: int, operator: Operator) -> float:
+    """``||G_hat - G||_F / ||G||_F`` on interior nodes against the operator's Green's function;
+    ``nan`` for non-finite ``G_hat``."""
     if not np.all(np.isfinite(G_hat)):
         return float("nan")
-    G = pde.greens_matrix(N, k)
+    G = operator.greens_matrix(N)
     return float(np.linalg.norm(G_hat - G) / np.linalg.norm(G))
 
 
-def inverse_and_stencil(W_int: np.ndarray, k: float = 1.0, halfwidth: int = 3,
+def inverse_and_stencil(W_int: np.ndarray, operator: Operator, halfwidth: int = 3,
                         max_cond: float = 1e10) -> tuple[np.ndarray | None, np.ndarray, float]:
     """Invert a learned interior operator and read the stencil off its middle row.
 
@@ -78,8 +86,9 @@ def inverse_and_stencil(W_int: np.ndarray, k: float = 1.0, halfwidth: int = 3,
     -------
     inverse : (N-1, N-1) array or None
     stencil : (2h+1,) array
-        ``W_int^{-1}[m, m-h:m+h+1] * dx^2 / k`` with ``m = (N-1) // 2`` (zero-padded past the
-        boundary); ``[-1, 2, -1]`` for the 3-point Laplacian.
+        ``W_int^{-1}[m, m-h:m+h+1] / operator.stencil_scale(N)`` (poisson1d: ``* dx^2 / k``)
+        with ``m = (N-1) // 2`` (zero-padded past the boundary); ``[-1, 2, -1]`` for the
+        3-point Laplacian.
     cond : float
         1-norm condition number ``||W_int||_1 ||W_int^{-1}||_1`` (from the inverse itself, as
         LAPACK's estimators do; ``inf`` if singular or non-finite).
@@ -98,7 +107,7 @@ def inverse_and_stencil(W_int: np.ndarray, k: float = 1.0, halfwidth: int = 3,
         cond = float(np.linalg.norm(W_int, 1) * np.linalg.norm(inv, 1))
     if not np.isfinite(cond) or cond > max_cond:
         return None, stencil, cond if np.isfinite(cond) else float("inf")
-    return inv, middle_row_stencil(inv, halfwidth) / (k * N**2), cond
+    return inv, middle_row_stencil(inv, halfwidth) / operator.stencil_scale(N), cond
 
 
 def middle_row_stencil(L: np.ndarray, halfwidth: int) -> np.ndarray:
@@ -112,10 +121,12 @@ def middle_row_stencil(L: np.ndarray, halfwidth: int) -> np.ndarray:
     return out
 
 
-def reference_interior_operator(N: int, k: float = 1.0, mass: str = "consistent") -> np.ndarray:
-    """Interior columns of the fem data operator ``A = K^{-1} M``: ``(N-1, N-1)``. With lumped
-    mass it is ``(k T)^{-1} = dx G`` exactly; with consistent mass ``K^{-1} M_int``."""
-    return pde.fem_operator(N, k, mass)[:, 1:-1]
+def reference_interior_operator(N: int, operator: Operator,
+                                mass: str = "consistent") -> np.ndarray:
+    """Interior columns of the operator's fem data operator (poisson1d: ``A = K^{-1} M``):
+    ``(N-1, N-1)``. For poisson1d with lumped mass it is ``(k T)^{-1} = dx G`` exactly; with
+    consistent mass ``K^{-1} M_int``."""
+    return operator.fem_operator(N, mass)[:, 1:-1]
 
 
 def stencil_measures(stencil: np.ndarray, reference: np.ndarray

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from greenbench import io, paths, pde
+from greenbench import io, paths
 from greenbench.analysis import greens as gr
 from greenbench.analysis.checks import ResultsMismatch, check_provenance, check_results
 from greenbench.analysis.config import AnalysisConfig
@@ -112,7 +112,7 @@ def evaluate_model(model: str, N: int, metrics_path: PathLike,
     bank = load_test_bank(dataset_paths, cfg, N)
     checksums = {s: io.dataset_checksum(dataset_paths[s]) for s in cfg.spaces}
     check_metrics_data(metrics, metrics_path, checksums, dataset_paths)
-    x = pde.grid(N)
+    x = cfg.operator.grid(N)
     predictors: dict[tuple[str, int], Predictor | None] = {}
     for space in cfg.spaces:
         for seed in cfg.seeds:
@@ -193,7 +193,7 @@ def crossval_dataset(part_paths: Sequence[PathLike], cfg: AnalysisConfig) -> xr.
         coords=dict(model=models, train_space=sp, test_space=sp, resolution=res, seed=seeds))
     cv = cv.merge(scorecard(cv, cfg.scorecard_factor, cfg.scorecard_floor))
     cv.attrs.update(provenance(cfg.config_hash), pde=cfg.pde, k=float(cfg.k),
-                    data_hash=cfg.data_hash,
+                    **cfg.coefficients, data_hash=cfg.data_hash,
                     scorecard_factor=float(cfg.scorecard_factor),
                     scorecard_floor=float(cfg.scorecard_floor))
     return cv
@@ -213,10 +213,11 @@ def greens_datasets(part_paths: Sequence[PathLike], cfg: AnalysisConfig
     stencil = np.full(shape + (2 * h + 1,), np.nan)
     ref_stencil = np.full((len(res), 2 * h + 1), np.nan)
     fields = {}
+    op = cfg.operator
     for r, N in enumerate(res):
-        G = pde.greens_matrix(N, cfg.k)
-        A_int = gr.reference_interior_operator(N, cfg.k, cfg.fem_mass)
-        A_inv, ref_stencil[r], _ = gr.inverse_and_stencil(A_int, cfg.k, h, max_cond=np.inf)
+        G = op.greens_matrix(N)
+        A_int = gr.reference_interior_operator(N, op, cfg.fem_mass)
+        A_inv, ref_stencil[r], _ = gr.inverse_and_stencil(A_int, op, h, max_cond=np.inf)
         G_hat = np.full((len(models), len(sp), len(seeds), N - 1, N - 1), np.nan)
         for _, part in parts:
             if N not in part["resolution"].values:
@@ -229,21 +230,21 @@ def greens_datasets(part_paths: Sequence[PathLike], cfg: AnalysisConfig
                 for a in range(len(sp)):
                     for b in range(len(seeds)):
                         W_int = R.values[a, b, :, 1:-1]
-                        err[i, a, r, b] = gr.greens_rel_error(G_hat[i, a, b], N, cfg.k)
+                        err[i, a, r, b] = gr.greens_rel_error(G_hat[i, a, b], N, op)
                         inv, stencil[i, a, r, b], cond[i, a, r, b] = gr.inverse_and_stencil(
-                            W_int, cfg.k, h, max_cond=1.0 / cfg.rank_tol)
+                            W_int, op, h, max_cond=1.0 / cfg.rank_tol)
                         if inv is not None:
                             inv_err[i, a, r, b] = np.linalg.norm(inv - A_inv) / np.linalg.norm(
                                 A_inv)
-        xi = pde.grid(N)[1:-1]
+        xi = op.grid(N)[1:-1]
         fields[N] = xr.Dataset(
             dict(G_hat=(("model", "train_space", "seed", "x", "s"), G_hat), G=(("x", "s"), G)),
             coords=dict(model=models, train_space=sp, seed=seeds, x=xi, s=xi),
             attrs={**provenance(cfg.config_hash), "pde": cfg.pde, "N": int(N),
                    "data_hash": cfg.data_hash,
-                   "k": float(cfg.k), "impulse_amplitude": float(cfg.impulse_amplitude)})
-    fd3 = np.zeros(2 * h + 1)
-    fd3[h - 1: h + 2] = [-1.0, 2.0, -1.0]
+                   "k": float(cfg.k), **cfg.coefficients,
+                   "impulse_amplitude": float(cfg.impulse_amplitude)})
+    fd3 = op.reference_stencil(h)
     d4 = ("model", "train_space", "resolution", "seed")
     deviation, tail = gr.stencil_measures(stencil, ref_stencil[None, None, :, None, :])
     ds = xr.Dataset(
@@ -255,7 +256,7 @@ def greens_datasets(part_paths: Sequence[PathLike], cfg: AnalysisConfig
         coords=dict(model=models, train_space=sp, resolution=res, seed=seeds,
                     offset=np.arange(-h, h + 1)),
         attrs={**provenance(cfg.config_hash), "pde": cfg.pde, "k": float(cfg.k),
-               "data_hash": cfg.data_hash, "fem_mass": cfg.fem_mass,
+               **cfg.coefficients, "data_hash": cfg.data_hash, "fem_mass": cfg.fem_mass,
                "impulse_amplitude": float(cfg.impulse_amplitude),
                "max_cond": 1.0 / cfg.rank_tol})
     return ds, fields

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from greenbench import io, paths, pde
+from greenbench import io, paths
 from greenbench.analysis import bounds as bd
 from greenbench.analysis import convergence as cvg
 from greenbench.analysis import measures as ms
@@ -106,6 +106,7 @@ def bounds_dataset(dataset_paths: Mapping[int, Mapping[str, PathLike]],
     out["w_star_rel_error"] = (("train_space", "resolution", "seed"),
                                np.stack(w_err, axis=1))
     out.attrs.update(provenance(cfg.config_hash), pde=cfg.pde, k=float(cfg.k),
+                     **cfg.coefficients,
                      data_hash=cfg.data_hash, linear_model=linear_model or "",
                      rank_tol=float(cfg.rank_tol),
                      n_test=int(n_test), init="zero (W0 = 0)", fem_mass=cfg.fem_mass)
@@ -172,7 +173,7 @@ def convergence_dataset(dataset_paths: Mapping[int, Mapping[str, PathLike]],
         for s in cfg.spaces:
             idx = data[s].train_index
             train[s] = (data[s].coefficients[idx], *data[s].split("train"))
-        pred[:, :, r], lead[:, :, r] = cvg.fd_theory(train, N, cfg.fd_orders, cfg.k)
+        pred[:, :, r], lead[:, :, r] = cvg.fd_theory(train, N, cfg.fd_orders, cfg.operator)
         if fd is not None:
             fd_w[:, :, r] = _parameter_values(learned["fd"][N], cfg, "w", q=True).values
         if pinn is not None:
@@ -182,6 +183,7 @@ def convergence_dataset(dataset_paths: Mapping[int, Mapping[str, PathLike]],
                                   lead, fd_w, pinn_rel, k=cfg.k, exact_tol=cfg.fd_exact_tol,
                                   level=cfg.confidence)
     out.attrs.update(provenance(cfg.config_hash), pde=cfg.pde, k=float(cfg.k),
+                     **cfg.coefficients,
                      data_hash=cfg.data_hash, fd_model="" if fd is None else fd[0],
                      pinn_model="" if pinn is None else pinn[0])
     return out
@@ -243,7 +245,7 @@ def quantity_dataset(dataset_paths: Mapping[str, PathLike], cfg: AnalysisConfig,
     if unknown:
         raise ValueError(f"quantity study: {unknown} not among the configured quantity models "
                          f"{sorted(cfg.quantity_models)}")
-    x = pde.grid(N)
+    x = cfg.operator.grid(N)
     members = {name: _quantity_members(name, path, dataset_paths[space], cfg,
                                        list(cfg.sample_sizes), x)
                for name, path in trained.items()}

@@ -133,6 +133,26 @@ class Operator:
         xi = self.grid(N)[1:-1]
         return self.greens_function(xi[:, None], xi[None, :])
 
+    def stencil_scale(self, N: int) -> float:
+        """``coef * N^m`` of the highest-order term: a learned inverse ``W_int^{-1}`` divided by
+        it reads as a stencil of ``d^m/dx^m`` (poisson1d: ``k N^2``, the stencil [-1, 2, -1])."""
+        lead = max(self.terms, key=lambda t: t.derivative)
+        return self.coefficients[lead.coefficient] * N**lead.derivative
+
+    def reference_stencil(self, halfwidth: int) -> np.ndarray:
+        """The 2nd-order central stencil of the highest-order term with its sign, in the units
+        of :meth:`stencil_scale`, on offsets ``-h..h`` (zero-padded): the stencil a learned
+        inverse approaches as ``dx -> 0`` (poisson1d: ``[-1, 2, -1]``)."""
+        lead = max(self.terms, key=lambda t: t.derivative)
+        c = lead.sign * stencils.fd_stencil(lead.derivative, 2)
+        r = c.size // 2
+        if r > halfwidth:
+            raise ValueError(f"stencil half-width {halfwidth} < {r}, the radius of the "
+                             f"{self.name} stencil")
+        out = np.zeros(2 * halfwidth + 1)
+        out[halfwidth - r: halfwidth + r + 1] = c
+        return out
+
     # ---------------------------------------------------------------------- exact solutions
     def solution_basis(self, space: Space | str, x: np.ndarray) -> np.ndarray:
         """Exact solutions for each basis function of a smooth space at ``x``:
@@ -196,9 +216,10 @@ class Operator:
         return B, self.solution_basis(space, x)[1:-1]
 
     def discrete_residual(self, f: np.ndarray, u: np.ndarray,
-                          mass: str = "consistent") -> np.ndarray | None:
-        """An independent check of fem data (``io.check_dataset``): a residual that is zero to
-        round-off for a correct ``u``, or ``None`` when the operator has none."""
+                          mass: str = "consistent") -> tuple[np.ndarray, float] | None:
+        """An independent check of fem data (``io.check_dataset``): ``(residual (n, N-1),
+        scale)`` of the discrete equation the nodal data satisfy, zero to round-off (relative
+        to ``scale``) for a correct ``u``; ``None`` when the operator has none."""
         return None
 
     # ------------------------------------------------------------------ finite differences

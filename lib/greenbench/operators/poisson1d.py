@@ -10,8 +10,6 @@ The module functions take ``k``; :class:`Poisson1D` binds it and implements the
 
 from __future__ import annotations
 
-from math import perm
-
 import numpy as np
 from scipy.linalg.lapack import dpttrf as pttrf
 from scipy.linalg.lapack import dpttrs as pttrs
@@ -19,6 +17,7 @@ from scipy.linalg.lapack import dpttrs as pttrs
 from greenbench.operators import stencils
 from greenbench.operators.base import Operator, Term
 from greenbench.spaces import Space, basis_matrix, parse_space
+from greenbench.theory import basis_derivative
 
 FD_ORDERS: tuple[int, ...] = (2, 4, 6)
 MASS_KINDS: tuple[str, ...] = ("consistent", "lumped")
@@ -211,24 +210,6 @@ def solution_derivative_basis(space: Space | str, x: np.ndarray, d: int,
         i = np.arange(1, space.p + 1)[None, :]
         return np.cos(i * np.pi * xc) / (k * i * np.pi)
     raise ValueError(f"no closed-form solution basis for space {space.name!r}")
-
-
-def basis_derivative(space: Space | str, x: np.ndarray, q: int) -> np.ndarray:
-    """``d^q/dx^q`` of the forcing basis of a smooth space at ``x``: ``(len(x), n_coef)``."""
-    space = parse_space(space) if isinstance(space, str) else space
-    x = np.asarray(x, dtype=np.float64)[:, None]
-    if space.family == "poly":
-        i = np.arange(space.p + 1)
-        coef = np.array([perm(int(j), q) for j in i], dtype=np.float64)[None, :]
-        return coef * x ** np.maximum(i - q, 0)[None, :]
-    if space.family == "cos":
-        w = np.arange(space.p + 1)[None, :] * np.pi
-        return w**q * np.cos(w * x + q * np.pi / 2)
-    if space.family == "sin":
-        w = np.arange(1, space.p + 1)[None, :] * np.pi
-        return w**q * np.sin(w * x + q * np.pi / 2)
-    raise ValueError(f"space {space.name!r} has no smooth basis derivatives (Thm 3.1 leading "
-                     f"term is defined for poly/cos/sin only)")
 
 
 class Poisson1D(Operator):

@@ -11,6 +11,7 @@ consistent-mass FEM operator that generates the fem data (dense, but decaying fa
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
@@ -19,6 +20,9 @@ from matplotlib.figure import Figure
 
 from greenbench.analysis import greens as gr
 from greenbench.plots._common import new_figure, placeholder_figure
+
+if TYPE_CHECKING:
+    from greenbench.operators import Operator
 
 GALLERY_SPACES: tuple[str, ...] = ("sin8", "poly8", "fem")
 """Training spaces shown in the gallery (those present in the results)."""
@@ -98,31 +102,34 @@ def plot_greens_gallery(fields: xr.Dataset, greens: xr.Dataset | None = None, *,
     return fig
 
 
-def _inverse_row(W_int: np.ndarray, k: float) -> np.ndarray:
-    """The whole middle row of ``W_int^{-1}`` scaled by ``dx^2 / k``, shape ``(n,)``, read off by
+def _inverse_row(W_int: np.ndarray, operator: Operator) -> np.ndarray:
+    """The whole middle row of ``W_int^{-1}`` divided by ``operator.stencil_scale(N)``
+    (poisson1d: scaled by ``dx^2 / k``), shape ``(n,)``, read off by
     the analysis' own :func:`greenbench.analysis.greens.inverse_and_stencil` (one
     implementation: the figure shows what ``greens.nc`` holds, over every offset); ``nan``
     where ``W_int`` is singular or not finite."""
     n = W_int.shape[0]
     h, m = n - 1, (n - 1) // 2
-    inv, stencil, _ = gr.inverse_and_stencil(W_int, k, h, max_cond=np.inf)
+    inv, stencil, _ = gr.inverse_and_stencil(W_int, operator, h, max_cond=np.inf)
     return np.full(n, np.nan) if inv is None else stencil[h - m: h - m + n]
 
 
-def inverse_middle_row(G_interior: np.ndarray, dx: float, k: float = 1.0) -> np.ndarray:
-    """Middle row of ``(dx G)^{-1}`` scaled by ``dx^2 / k``: the stencil of the operator whose
+def inverse_middle_row(G_interior: np.ndarray, dx: float, operator: Operator) -> np.ndarray:
+    """Middle row of ``(dx G)^{-1}`` scaled by ``dx^m / k`` (the operator's
+    :meth:`~greenbench.operators.Operator.stencil_scale`): the stencil of the operator whose
     discrete Green's matrix is ``G_interior`` (shape ``(n, n)``, ``n = N - 1``); returns ``(n,)``.
 
     For the exact ``G`` this is ``[.., 0, -1, 2, -1, 0, ..]`` (the 3-point Laplacian's inverse is
     the sampled Green's function, paper-notes 1.2)."""
-    return _inverse_row(dx * np.asarray(G_interior, dtype=np.float64), k)
+    return _inverse_row(dx * np.asarray(G_interior, dtype=np.float64), operator)
 
 
-def generating_stencil(N: int, k: float = 1.0, mass: str = "consistent") -> np.ndarray:
-    """Middle row of ``A_int^{-1} dx^2 / k`` for the FEM operator ``A = K^{-1} M`` restricted to
+def generating_stencil(N: int, operator: Operator, mass: str = "consistent") -> np.ndarray:
+    """Middle row of ``A_int^{-1} dx^m / k`` for the fem data operator (poisson1d:
+    ``A = K^{-1} M``) restricted to
     interior columns (:func:`greenbench.analysis.greens.reference_interior_operator`), which
     generated the fem data; shape ``(N - 1,)``."""
-    return _inverse_row(gr.reference_interior_operator(N, k, mass), k)
+    return _inverse_row(gr.reference_interior_operator(N, operator, mass), operator)
 
 
 def plot_stencil(learned: np.ndarray, generating: np.ndarray, *, half_width: int = 4,
@@ -165,11 +172,14 @@ def plot_stencil(learned: np.ndarray, generating: np.ndarray, *, half_width: int
     return fig
 
 
-def plot_recovered_stencil(fields: xr.Dataset | None, models: Sequence[str], *, k: float = 1.0,
-                           mass: str = "consistent", seed: int | None = None) -> Figure:
+def plot_recovered_stencil(fields: xr.Dataset | None, models: Sequence[str], *,
+                           operator: Operator | None = None, mass: str = "consistent",
+                           seed: int | None = None) -> Figure:
     """:func:`plot_stencil` for the first of ``models`` (linear-class names) whose ``G_hat``
     trained on fem is in ``fields`` (``greens/N{res}.nc``); a placeholder saying what is
-    missing otherwise. The generating stencil is :func:`generating_stencil` with ``mass``."""
+    missing otherwise. The generating stencil is :func:`generating_stencil` with ``mass`` and
+    the operator the fields were made with (``operator``, default: from their attributes
+    ``pde``, ``k``, ...)."""
     have = (set(map(str, fields["model"].values))
             if fields is not None and "model" in fields.coords else set())
     found = [m for m in models if m in have]
@@ -181,9 +191,13 @@ def plot_recovered_stencil(fields: xr.Dataset | None, models: Sequence[str], *, 
     N = int(fields.attrs.get("N", fields.sizes["x"] + 1))
     seed = int(fields["seed"].values[0]) if seed is None else int(seed)
     G_hat = fields["G_hat"].sel(model=found[0], train_space="fem", seed=seed).transpose("x", "s")
-    learned = inverse_middle_row(G_hat.values, 1.0 / N, k)
+    if operator is None:
+        from greenbench.operators import from_attrs
+
+        operator = from_attrs(fields.attrs)
+    learned = inverse_middle_row(G_hat.values, 1.0 / N, operator)
     if not np.isfinite(learned).all():
         return placeholder_figure("Recovered stencil", f"the learned interior matrix of "
                                   f"{found[0]} (fem, N = {N}) is singular or not finite")
-    return plot_stencil(learned, generating_stencil(N, k, mass),
+    return plot_stencil(learned, generating_stencil(N, operator, mass),
                         title=f"{found[0]} trained on fem ({mass} mass), N = {N}")

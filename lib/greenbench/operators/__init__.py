@@ -16,7 +16,7 @@ __all__ = ["OPERATORS", "Operator", "Term", "get_operator", "operator_names", "f
 
 # The operator modules; each defines exactly one Operator subclass with a ``name``.
 _MODULES: tuple[str, ...] = ("poisson1d", "biharmonic1d", "screened_poisson1d",
-                             "advection_diffusion1d")
+                             "advection_diffusion1d", "poisson2d")
 
 
 def _load() -> dict[str, type[Operator]]:

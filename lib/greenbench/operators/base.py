@@ -30,11 +30,15 @@ __all__ = ["Term", "Operator"]
 
 @dataclass(frozen=True)
 class Term:
-    """One term ``sign * coef[coefficient] * d^derivative u / dx^derivative`` of an operator."""
+    """One term ``sign * coef[coefficient] * d^derivative u / dx^derivative`` of an operator.
+
+    In 2D (``Operator.dim == 2``) ``derivative`` is a multi-index ``(d_x, d_y)``: the term is
+    ``sign * coef * d^{d_x + d_y} u / dx^{d_x} dy^{d_y}`` (poisson2d: ``(k, -1, (2, 0))`` and
+    ``(k, -1, (0, 2))``)."""
 
     coefficient: str
     sign: float
-    derivative: int
+    derivative: int | tuple[int, ...]
 
 
 def _space(space: Space | str) -> Space:
@@ -45,6 +49,9 @@ class Operator:
     """A linear constant-coefficient 1D operator with homogeneous boundary conditions."""
 
     name: ClassVar[str]
+    # spatial dimension: the grid has (N + 1,) * dim nodes, the same 1D nodes x_i = i / N in
+    # every direction; arrays of one sample are indexed [i_x] or [i_x, i_y]
+    dim: ClassVar[int] = 1
     COEFFICIENTS: ClassVar[tuple[str, ...]]
     terms: ClassVar[tuple[Term, ...]]
     FD_ORDERS: ClassVar[tuple[int, ...]] = (2, 4)
@@ -122,6 +129,45 @@ class Operator:
     def interior(N: int) -> slice:
         """The unknowns: interior nodes ``1 .. N - 1``."""
         return slice(1, N)
+
+    # -- dimension-generic helpers (docs/architecture.md, "Operators"): consumers that handle
+    # -- 1D and 2D alike use these instead of slicing [1:-1] or reshaping themselves.
+    @classmethod
+    def grid_shape(cls, N: int) -> tuple[int, ...]:
+        """Shape of one sample on the grid: ``(N + 1,) * dim``."""
+        return (N + 1,) * cls.dim
+
+    @classmethod
+    def interior_index(cls, N: int) -> tuple:
+        """Index of the interior nodes over the trailing ``dim`` axes: ``u[op.interior_index(N)]``
+        is ``(..., N - 1)`` in 1D, ``(..., N - 1, N - 1)`` in 2D."""
+        return (Ellipsis,) + (slice(1, N),) * cls.dim
+
+    @classmethod
+    def boundary_mask(cls, N: int) -> np.ndarray:
+        """Boolean array of :meth:`grid_shape`, True on the boundary nodes."""
+        mask = np.ones(cls.grid_shape(N), dtype=bool)
+        mask[cls.interior_index(N)] = False
+        return mask
+
+    @classmethod
+    def flat_nodes(cls, a: np.ndarray) -> np.ndarray:
+        """``(..., n_nodes)``: the trailing ``dim`` grid axes flattened (C order, ``[i_x, i_y]``
+        -> ``i_x (N + 1) + i_y``); a no-op in 1D."""
+        a = np.asarray(a)
+        return a.reshape(a.shape[: a.ndim - cls.dim] + (-1,))
+
+    @classmethod
+    def flat_interior(cls, u: np.ndarray) -> np.ndarray:
+        """``(..., n_interior)``: the interior nodes, flattened (1D: ``u[..., 1:-1]``)."""
+        u = np.asarray(u)
+        N = u.shape[-1] - 1
+        return cls.flat_nodes(u[cls.interior_index(N)])
+
+    def space(self, name):
+        """Parse a space name for this operator's dimension (``ValueError`` naming the allowed
+        values for a space of the other dimension)."""
+        return parse_space(name, dim=self.dim) if isinstance(name, str) else name
 
     # ------------------------------------------------------------------- Green's function
     def greens_function(self, x: np.ndarray, s: np.ndarray) -> np.ndarray:

@@ -12,7 +12,13 @@ import re
 import pytest
 import yaml
 
-from greenbench.config import ConfigError, load_config, load_schema, validate_config
+from greenbench.config import (
+    ConfigError,
+    load_config,
+    load_schema,
+    merge_configs,
+    validate_config,
+)
 from greenbench.spaces import ALL_SPACES, space_names
 
 BAD = {
@@ -99,8 +105,14 @@ def test_shipped_configs_validate(repo_root):
     assert paper["n_samples"] == 10_000
     assert paper["resolutions"] == [16, 32, 64, 128, 256]
     assert space_names(paper["spaces"]) == list(ALL_SPACES)
+    default = yaml.safe_load((repo_root / "config" / "config.yaml").read_text())
     for path in (repo_root / "config").glob("*.yaml"):
-        load_config(path)
+        raw = yaml.safe_load(path.read_text()) or {}
+        if "models" not in raw:     # an overlay of the default study (config/robustness.yaml)
+            with pytest.raises(ConfigError, match="--configfile config/config.yaml"):
+                validate_config(raw)  # refused alone, saying how to run it
+            raw = merge_configs(default, raw)
+        validate_config(raw)
 
 
 def _walk(schema: dict, where: str = ""):

@@ -261,8 +261,24 @@ def _semantic_checks(cfg: dict) -> None:
                 problems.append(f"config key models: {exc}")
             else:
                 problems.extend(_fd_order_problems(cfg))
+                problems.extend(_budget_check(cfg))
+    elif cfg["budget_check"]["factor"] > 1:
+        from greenbench.budget import no_models_problem
+
+        problems.append(no_models_problem(cfg["budget_check"]["factor"]))
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+
+
+def _budget_check(cfg: dict) -> list[str]:
+    """``budget_check``: append the derived ``{model}_x{factor}`` entries to ``cfg["models"]``
+    (:func:`greenbench.budget.expand`; idempotent) and return the problems."""
+    from greenbench.budget import expand
+
+    models, problems = expand(cfg["models"], cfg["budget_check"])
+    if not problems:
+        cfg["models"] = models
+    return problems
 
 
 def _quantity_problems(cfg: dict, spaces: list[str]) -> list[str]:
@@ -308,13 +324,30 @@ def load_config(path: str | Path) -> dict:
         return validate_config(yaml.safe_load(fh) or {})
 
 
+def merge_configs(base: dict, overlay: dict) -> dict:
+    """``overlay`` deep-merged into a copy of ``base`` as Snakemake merges ``--configfile A B``
+    (mappings merged key by key, anything else replaced)."""
+    out = copy.deepcopy(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_configs(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m greenbench.config [FILE]``: print the validated study of ``FILE`` (default:
-    an empty config), every default filled in from the schema."""
+    """``python -m greenbench.config [FILE...]``: print the validated study of ``FILE`` (default:
+    an empty config), every default filled in from the schema; several files are deep-merged
+    in order, as ``snakemake --configfile FILE...`` merges them."""
     import sys
 
     args = sys.argv[1:] if argv is None else argv
-    cfg = load_config(args[0]) if args else validate_config({})
+    raw: dict = {}
+    for path in args:
+        with open(path) as fh:
+            raw = merge_configs(raw, yaml.safe_load(fh) or {})
+    cfg = validate_config(raw)
     print(yaml.safe_dump(cfg, sort_keys=False, default_flow_style=None), end="")
     return 0
 

@@ -146,6 +146,14 @@ class Study:
         """The enabled model of class ``cls`` the analysis reads (the first), or None."""
         return next(iter(self.models_of_class(cls)), None)
 
+    @property
+    def budget_pairs(self) -> dict[str, tuple[str, int]]:
+        """``{variant: (base model, factor)}`` of the models ``budget_check`` derived
+        (:mod:`greenbench.budget`; their entries' ``budget`` key), config order."""
+        from greenbench.budget import pairs
+
+        return pairs({m: self.entries[m] for m in self.models})
+
     def parameter_entries(self) -> dict[str, dict]:
         """``{name: entry}`` of the fd and pinn models the convergence analysis reads."""
         names = [self.first_of_class(c) for c in PARAMETER_CLASSES]

@@ -37,7 +37,9 @@ EXACT_MODELS: tuple[str, ...] = ("linear", "fd")
 """Models with a closed-form ``exact`` optimizer (linear: min-norm least squares from W0;
 fd: the least-squares w)."""
 DTYPES: tuple[str, ...] = ("float32", "float64")
-ENTRY_KEYS: tuple[str, ...] = ("class", "params", "train", "enabled")
+ENTRY_KEYS: tuple[str, ...] = ("class", "params", "train", "enabled", "budget")
+"""Keys of a model entry; ``budget`` ({base, factor}) only on the entries that
+``budget_check`` derives (:mod:`greenbench.budget`)."""
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 SCHEDULES: tuple[str, ...] = ("constant", "cosine")
 
@@ -297,6 +299,12 @@ def validate_model_entries(models_cfg: Mapping[str, Any] | None) -> None:
             check_scales(cls, name)
         if not isinstance(entry.get("enabled", True), bool):
             raise ValueError(f"model {name!r}: enabled must be true or false")
+        budget = entry.get("budget")
+        if budget is not None and not (
+                isinstance(budget, Mapping) and set(budget) == {"base", "factor"}
+                and isinstance(budget["factor"], int) and budget["factor"] >= 2):
+            raise ValueError(f"model {name!r}: budget must be {{base: model, factor: integer "
+                             f">= 2}} (written by budget_check), got {budget!r}")
 
 
 def build_model(class_name: str, N: int, params: Mapping[str, Any] | None = None,

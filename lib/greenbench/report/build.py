@@ -14,7 +14,7 @@ import json
 import os
 import platform
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 
@@ -24,6 +24,8 @@ from greenbench.analysis import checks
 from greenbench.io import read_bytes, read_netcdf, write_text
 from greenbench.plots.table import formatted_scorecard, scorecard_frame
 from greenbench.provenance import created_time, git_commit
+from greenbench.report.budget import HEADER as BUDGET_HEADER
+from greenbench.report.budget import budget_rows, budget_view
 from greenbench.report.captions import caption_for
 from greenbench.report.expected import Expected
 from greenbench.report.findings import Evidence, Finding, all_findings
@@ -52,6 +54,7 @@ class ReportSummary:
     path: str
     findings: list[Finding]
     gaps: list[Gap]
+    budget: list[tuple[str, ...]] = field(default_factory=list)   # budget table rows
 
 
 def versions() -> dict[str, str]:
@@ -126,7 +129,9 @@ def build_report(out: str | os.PathLike, *, config: Mapping,
     ev = Evidence(expected, loaded.get("crossval"), loaded.get("bounds"),
                   loaded.get("convergence"), loaded.get("greens"), loaded.get("greens_fields"),
                   quantity=loaded.get("quantity"), measures=loaded.get("measures"))
-    findings = all_findings(ev)
+    # the findings at 1x (budget_check's longer-trained variants hidden), and the budget table
+    findings = all_findings(replace(ev, expected=budget_view(expected)))
+    budget = [row.cells() for row in budget_rows(ev, all_findings)]
 
     score_src = loaded.get("scorecard") or loaded.get("crossval")
     scorecard = None
@@ -154,6 +159,6 @@ def build_report(out: str | os.PathLike, *, config: Mapping,
                      "the theory side only; add models to measure the claims.")
     page = render_html(title=f"{TITLE}: {expected.pde}", question=QUESTION, run=run,
                        scorecard=scorecard, findings=findings, figures=items, gaps=gaps,
-                       notes=notes)
+                       notes=notes, budget=(BUDGET_HEADER, budget) if budget else None)
     write_text(out, page)
-    return ReportSummary(str(out), findings, gaps)
+    return ReportSummary(str(out), findings, gaps, budget)

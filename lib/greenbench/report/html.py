@@ -81,12 +81,14 @@ def _figure(fig: FigureItem) -> dict[str, object]:
 def render_html(*, title: str, question: str, run: RunInfo,
                 scorecard: tuple[Sequence[str], Sequence[Sequence[str]]] | None,
                 findings: Sequence[Finding], figures: Sequence[FigureItem],
-                gaps: Sequence[Gap], notes: Sequence[str] = ()) -> str:
+                gaps: Sequence[Gap], notes: Sequence[str] = (),
+                budget: tuple[Sequence[str], Sequence[Sequence[str]]] | None = None) -> str:
     """The whole report page.
 
     Sections: what was run, scorecard, findings (one row per claim with its verdict),
-    figures (embedded, each with its caption), missing (everything the study asked for that
-    the results lack, and diverged runs)."""
+    budget robustness (``budget``: header and rows, only with ``budget_check``), figures
+    (embedded, each with its caption), missing (everything the study asked for that the
+    results lack, and diverged runs)."""
     provenance = [("greenbench git commit", run.git_commit), ("config hash", run.config_hash),
                   ("report written", run.created)]
     provenance += [(f"{name} version", v) for name, v in run.versions.items()]
@@ -94,4 +96,4 @@ def render_html(*, title: str, question: str, run: RunInfo,
         title=title, question=question, run=run, provenance=provenance, scorecard=scorecard,
         findings=findings, figures=[_figure(f) for f in figures],
         gaps=[(g.kind, g.what, g.detail) for g in gaps], notes=list(notes),
-        verdict_class=_VERDICT_CLASS)
+        verdict_class=_VERDICT_CLASS, budget=budget)

@@ -411,3 +411,19 @@ def test_fd_bias_small_rate_poly(name, kw, q):
     for N in (32, 64):
         meas, pred = _fd_fit(op, "poly6", N, q)
         np.testing.assert_allclose(meas, pred, rtol=0.06 if N == 32 else 0.03)
+
+
+@pytest.mark.parametrize("N", [8, 32, 64])
+def test_biharmonic_sampled_green_inverse(N):
+    """The biharmonic analogue of ``(k T)^{-1} = dx G``: ``(k T^2 / dx^4)(dx G4) = S / 6`` on the
+    interior nodes, ``T = tridiag(1, -2, 1)``, ``S = tridiag(1, 4, 1)`` (the fourth difference of
+    the cubic-spline columns of G4 is the cubic B-spline). So the middle row of ``(dx G4)^{-1}``
+    in units of ``k N^4`` is the symbol ``6 (2 - 2 cos t)^2 / (4 + 2 cos t)``, not
+    ``[1, -4, 6, -4, 1]``, at every N."""
+    op = get_operator("biharmonic1d", k=2.5)
+    n = N - 1
+    T = -2.0 * np.eye(n) + np.eye(n, k=1) + np.eye(n, k=-1)
+    S = 4.0 * np.eye(n) + np.eye(n, k=1) + np.eye(n, k=-1)
+    G = op.greens_matrix(N) / N
+    lhs = op.coefficients["k"] * N**4 * (T @ T) @ G
+    np.testing.assert_allclose(lhs, S / 6.0, rtol=0, atol=1e-16 * N**4)

@@ -22,6 +22,7 @@ from greenbench.models import (
     validate_model_entries,
 )
 from greenbench.models.fno import dft_matrices
+from greenbench.operators import get_operator
 
 # torch's forward-mode AD loads its decompositions through torch.jit.script on first use.
 pytestmark = [
@@ -107,8 +108,9 @@ def test_pideeponet_extra_loss_combines_residual_and_boundary_terms():
     x = torch.linspace(0, 1, 11, dtype=torch.float64)
     f = torch.randn(3, 11, dtype=torch.float64)
     u_bc = model(f, x)[:, [0, -1]]  # the boundary values through the plain forward pass
-    want = 0.3 * model.residual(f, x, 1.5).pow(2).mean() + 2.0 * u_bc.pow(2).mean()
-    torch.testing.assert_close(model.extra_loss(f, x, 1.5), want)
+    op = get_operator("poisson1d", k=1.5)
+    want = 0.3 * model.residual(f, x, op).pow(2).mean() + 2.0 * u_bc.pow(2).mean()
+    torch.testing.assert_close(model.extra_loss(f, x, op), want)
 
 
 def test_parameter_learners_have_no_operator():

@@ -14,6 +14,7 @@ import torch
 from greenbench import io, pde
 from greenbench.data import DataSpec, generate
 from greenbench.models import FD, TrainConfig
+from greenbench.operators import get_operator
 from greenbench.train import (
     TrainTask,
     dataset_checksums,
@@ -26,6 +27,8 @@ from greenbench.train import (
     run_task,
     task_done,
 )
+
+P1 = get_operator("poisson1d")
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated"),
@@ -108,7 +111,7 @@ def train_linear(path, optimizer, N, steps=0, lr=1.0, init_scale=1.0, seed=7):
     entry = {"class": "linear", "params": {"init_scale": init_scale},
              "train": {"optimizer": optimizer, "steps": steps, "lr": lr}}
     cfg = TrainConfig.from_entry("linear", entry)
-    problem = make_problem("linear", entry, N, [seed], f[None], u[None], x, 1.0, cfg,
+    problem = make_problem("linear", entry, N, [seed], f[None], u[None], x, P1, cfg,
                            torch.device("cpu"))
     w0 = problem.params["model.weight"][0].detach().numpy().copy()
     result = fit(problem, cfg)
@@ -178,10 +181,10 @@ def test_fd_bias_is_of_order_dx_to_the_q(q, N):
         u = pde.exact_solution("poly8", c, x, 1.0)
         entry = {"class": "fd", "params": {"orders": [q]}}
         cfg = TrainConfig.from_entry("fd", entry)
-        problem = make_problem("fd", entry, n, [0], f[None], u[None], x, 1.0, cfg,
+        problem = make_problem("fd", entry, n, [0], f[None], u[None], x, P1, cfg,
                                torch.device("cpu"))
         fit(problem, cfg)
-        errors.append(problem.member_extras(1.0)[0]["rel_error"][0])
+        errors.append(problem.member_extras(P1)[0]["rel_error"][0])
     rate = np.log2(errors[0] / errors[1])
     assert abs(rate - q) < 0.25, (errors, rate)
 
@@ -412,8 +415,9 @@ def test_task_names_are_compact_and_unique():
 
 
 def test_fd_features_match_pde_apply_fd():
+    """poisson1d's one feature is -FD_q(u), bit for bit (the former -w FD_q(u) = f)."""
     x = pde.grid(12)
     u = np.sin(np.pi * x)[None, None]
-    feats = FD(12).features(-np.ones_like(u), u)
-    np.testing.assert_array_equal(feats[1][0], pde.apply_fd(u, 4, 1 / 12))
+    feats = FD(12, operator=P1).features(-np.ones_like(u), u)
+    np.testing.assert_array_equal(feats[1][0], -pde.apply_fd(u, 4, 1 / 12)[None])
     assert feats[2][1].shape[-1] == 13 - 6

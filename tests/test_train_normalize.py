@@ -12,6 +12,7 @@ from greenbench import io
 from greenbench.data import DataSpec, generate
 from greenbench.models import PIDeepONet, validate_model_entries
 from greenbench.models.normalized import Normalized, rms_scales
+from greenbench.operators import get_operator
 from greenbench.provenance import config_hash
 from greenbench.train import (
     CheckpointMismatch,
@@ -197,10 +198,11 @@ def test_pideeponet_physics_is_computed_on_the_raw_output():
     (u_xx,) = torch.autograd.grad(u_x.sum(), xg)
     res = (-k * u_xx - f[0])[1:-1]
     want = 0.3 * res.pow(2).mean() + 2.0 * u.detach()[[0, -1]].pow(2).mean()
-    got = wrapped.extra_loss(f, x, k)
+    op = get_operator("poisson1d", k=k)
+    got = wrapped.extra_loss(f, x, op)
     torch.testing.assert_close(got, want, rtol=1e-10, atol=0)
     # without scales it is the unnormalized loss of the same network
-    torch.testing.assert_close(Normalized(net).extra_loss(f, x, k), net.extra_loss(f, x, k),
+    torch.testing.assert_close(Normalized(net).extra_loss(f, x, op), net.extra_loss(f, x, op),
                                rtol=0, atol=0)
 
 
@@ -234,8 +236,8 @@ class Physics(nn.Module):
 def test_user_extra_loss_without_scales_is_refused_when_normalized(tmp_path, monkeypatch):
     (tmp_path / "physmod.py").write_text(USER_EXTRA)
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(ValueError, match=r"model 'p': Physics.extra_loss\(f, x, k\) has no "
-                                         r"keywords f_scale, u_scale"):
+    with pytest.raises(ValueError, match=r"model 'p': Physics.extra_loss\(f, x, operator\) has "
+                                         r"no keywords f_scale, u_scale"):
         validate_model_entries({"p": {"class": "physmod:Physics"}})
     validate_model_entries({"p": {"class": "physmod:Physics", "train": {"normalize": False}}})
 

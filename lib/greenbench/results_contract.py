@@ -293,6 +293,27 @@ METRICS_PINN = {
     "k_hat": Var(TS, "float", _D, "learned coefficient k of the PINN"),
     "rel_error": Var(TS, "float", _D, "relative error of the learned k"),
 }
+# The operators' further coefficients (c, b): the same variables with the suffix _{c}, present
+# only in files of an operator that has the coefficient.
+_MORE_COEFFICIENTS = ("c", "b")
+for _c in _MORE_COEFFICIENTS:
+    METRICS_FD.update({
+        f"w_{_c}": Var(_QTS, "float", _D, f"learned FD weight of coefficient {_c}",
+                       required=False),
+        f"w_lstsq_{_c}": Var(_QTS, "float", _D, f"least-squares FD weight of coefficient {_c}",
+                             required=False),
+        f"rel_error_{_c}": Var(_QTS, "float", _D, f"relative error of the learned w_{_c}",
+                               required=False),
+        f"rel_error_lstsq_{_c}": Var(_QTS, "float", _D,
+                                     f"relative error of the least-squares w_{_c}",
+                                     required=False),
+    })
+    METRICS_PINN.update({
+        f"{_c}_hat": Var(TS, "float", _D, f"learned coefficient {_c} of the PINN",
+                         required=False),
+        f"rel_error_{_c}": Var(TS, "float", _D, f"relative error of the learned {_c}",
+                               required=False),
+    })
 
 _METRICS_ATTRS = ("model", "class", "kind", "N", "k", "optimizer", "dtype", "params", "train",
                   "entry")

@@ -5,13 +5,16 @@ All map ``f (batch, N+1)`` and the grid ``x (N+1,)`` to ``u (batch, N+1)``.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import torch
 from torch import nn
 from torch.func import jvp
 
 from greenbench.models.layers import FeedForward, activation, check_positive_int, pad_boundary
+
+if TYPE_CHECKING:
+    from greenbench.operators import Operator
 
 
 class MLP(nn.Module):
@@ -88,11 +91,13 @@ class PIDeepONet(DeepONet):
 
     The extra objective (added to the data MSE by the trainer, see :meth:`extra_loss`) is
 
-        pde_weight * mean_{n, 0<i<N} (-k u_xx(x_i) - f_i)^2 + bc_weight * mean_n (u(0)^2 + u(1)^2)/2
+        pde_weight * mean_{n, 0<i<N} (L u - f)(x_i)^2 + bc_weight * mean_n (u(0)^2 + u(1)^2)/2
 
-    with ``u_xx = sum_j b_j(f) t_j''(x)`` computed by forward-mode automatic differentiation of
-    the trunk net in ``x`` (exact, not a finite difference). ``k`` is the PDE's coefficient from
-    the dataset. The activation must be smooth (``tanh`` by default).
+    with ``L`` the study's operator (:meth:`greenbench.operators.Operator.residual`; poisson1d:
+    ``L u = -k u_xx``) and ``u^(m) = sum_j b_j(f) t_j^(m)(x)`` computed by forward-mode automatic
+    differentiation of the trunk net in ``x`` (exact, not a finite difference), for every order
+    ``m`` the operator needs. The coefficients are the dataset's. The activation must be smooth
+    (``tanh`` by default). The boundary term is ``u = 0`` at both ends (every operator's).
     """
 
     _smooth: ClassVar[bool] = True
@@ -108,7 +113,13 @@ class PIDeepONet(DeepONet):
         self.bc_weight = float(bc_weight)
 
     def trunk_derivatives(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Trunk values ``t(x)`` and ``t''(x)``, each ``(P, basis)``, by nested ``jvp`` in x.
+        """Trunk values ``t(x)`` and ``t''(x)``, each ``(P, basis)``, by nested ``jvp`` in x."""
+        ts = self.trunk_derivative_list(x, (0, 2))
+        return ts[0], ts[2]
+
+    def trunk_derivative_list(self, x: torch.Tensor, orders: tuple[int, ...]
+                              ) -> dict[int, torch.Tensor]:
+        """``{m: t^(m)(x)}`` for the given orders, each ``(P, basis)``, by nested ``jvp`` in x.
 
         The trunk acts pointwise, so one Jacobian-vector product with tangent ones gives the
         derivative at every node at once."""
@@ -117,34 +128,48 @@ class PIDeepONet(DeepONet):
         def values(z: torch.Tensor) -> torch.Tensor:
             return self.trunk(z[:, None])
 
-        def first(z: torch.Tensor) -> torch.Tensor:
-            return jvp(values, (z,), (ones,))[1]
+        def nested(fn):
+            return lambda z: jvp(fn, (z,), (ones,))[1]
 
-        _, t_xx = jvp(first, (x,), (ones,))
-        return values(x), t_xx
+        fns = [values]
+        for _ in range(max(orders)):
+            fns.append(nested(fns[-1]))
+        return {m: fns[m](x) for m in orders}
 
-    def residual(self, f: torch.Tensor, x: torch.Tensor, k: float) -> torch.Tensor:
-        """PDE residual ``-k u_xx - f`` at the interior nodes, ``(batch, N-1)``."""
-        _, t_xx = self.trunk_derivatives(x)
-        u_xx = self.branch(f) @ t_xx.T
-        return (-k * u_xx - f)[:, 1:-1]
+    def _derivatives(self, b: torch.Tensor, x: torch.Tensor, orders: tuple[int, ...]
+                     ) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
+        """Trunk values ``t`` and ``{m: b t^(m)}`` for the operator's orders (``m = 0``: with
+        the bias)."""
+        ts = self.trunk_derivative_list(x, tuple(sorted({0, *orders})))
+        derivs = {m: b @ ts[m].T for m in orders}
+        if 0 in derivs:
+            derivs[0] = derivs[0] + self.bias
+        return ts[0], derivs
 
-    def extra_loss(self, f: torch.Tensor, x: torch.Tensor, k: float, *,
+    def residual(self, f: torch.Tensor, x: torch.Tensor, operator: Operator) -> torch.Tensor:
+        """PDE residual ``L u - f`` at the interior nodes, ``(batch, N-1)``."""
+        _, derivs = self._derivatives(self.branch(f), x, operator.derivative_orders)
+        return operator.residual(derivs, f, operator.coefficients)[:, 1:-1]
+
+    def extra_loss(self, f: torch.Tensor, x: torch.Tensor, operator: Operator, *,
                    f_scale: torch.Tensor | None = None,
                    u_scale: torch.Tensor | None = None) -> torch.Tensor:
         """Physics terms of the objective (a scalar), added to the data MSE.
 
         With scales (a normalized member, :class:`greenbench.models.normalized.Normalized`)
         the network reads ``f / f_scale`` and the terms are computed on the raw output
-        ``u = u_scale * (b t + b0)`` against the raw ``f``."""
+        ``u = u_scale * (b t + b0)`` against the raw ``f`` (the operator is linear: its
+        coefficients times ``u_scale`` act on the network's output)."""
+        orders = operator.derivative_orders
         if f_scale is None or u_scale is None:
             b = self.branch(f)
-            t, t_xx = self.trunk_derivatives(x)
-            res = (-k * (b @ t_xx.T) - f)[:, 1:-1]
+            t, derivs = self._derivatives(b, x, orders)
+            res = operator.residual(derivs, f, operator.coefficients)[:, 1:-1]
             u_bc = b @ t[[0, -1]].T + self.bias
         else:
             b = self.branch(f / f_scale)
-            t, t_xx = self.trunk_derivatives(x)
-            res = (-k * u_scale * (b @ t_xx.T) - f)[:, 1:-1]
+            t, derivs = self._derivatives(b, x, orders)
+            coef = {c: v * u_scale for c, v in operator.coefficients.items()}
+            res = operator.residual(derivs, f, coef)[:, 1:-1]
             u_bc = u_scale * (b @ t[[0, -1]].T + self.bias)
         return self.pde_weight * res.pow(2).mean() + self.bc_weight * u_bc.pow(2).mean()

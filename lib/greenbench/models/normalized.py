@@ -61,7 +61,7 @@ def accepts_scales(module_or_cls: Any) -> bool:
 class Normalized(nn.Module):
     """``u = u_scale * inner(f / f_scale, x)`` with the scales as buffers (see the module doc).
 
-    ``extra_loss`` (when ``inner`` has one) is ``inner.extra_loss(f, x, k, f_scale=,
+    ``extra_loss`` (when ``inner`` has one) is ``inner.extra_loss(f, x, operator, f_scale=,
     u_scale=)``: raw ``f``, and the physics computed on the raw (de-normalized) output."""
 
     kind: ClassVar[str] = "operator"
@@ -77,11 +77,11 @@ class Normalized(nn.Module):
     def forward(self, f: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return self.u_scale * self.inner(f / self.f_scale, x)
 
-    def extra_loss(self, f: torch.Tensor, x: torch.Tensor, k: float) -> torch.Tensor:
+    def extra_loss(self, f: torch.Tensor, x: torch.Tensor, operator) -> torch.Tensor:
         fn = getattr(self.inner, "extra_loss", None)
         if not callable(fn):
             return torch.zeros((), dtype=self.u_scale.dtype, device=self.u_scale.device)
-        return fn(f, x, k, f_scale=self.f_scale, u_scale=self.u_scale)
+        return fn(f, x, operator, f_scale=self.f_scale, u_scale=self.u_scale)
 
     def effective_weight(self) -> torch.Tensor:
         """The raw ``(N-1, N+1)`` matrix of a linear inner model: ``u_scale/f_scale W``."""
@@ -92,7 +92,8 @@ def check_scales(cls: type, model: str) -> None:
     """Refuse a model class whose ``extra_loss`` cannot be told the scales: with
     ``train.normalize`` its physics would act on normalized data."""
     if not accepts_scales(cls):
-        raise ValueError(f"model {model!r}: {cls.__name__}.extra_loss(f, x, k) has no keywords "
+        raise ValueError(f"model {model!r}: {cls.__name__}.extra_loss(f, x, operator) has no "
+                         f"keywords "
                          f"f_scale, u_scale; with train.normalize its network sees f / f_scale "
                          f"and returns u / u_scale. Accept them (compute the physics on "
                          f"u_scale * output) or set train.normalize: false")

@@ -107,19 +107,30 @@ def metrics_dataset(model: str, entry: Mapping[str, Any], N: int, pde: str,
     if q is not None:
         coords["q"] = q
         qi = {int(v): n for n, v in enumerate(q)}
-        for name in ("w", "w_lstsq", "rel_error", "rel_error_lstsq"):
+        fd_names = ("w", "w_lstsq", "rel_error", "rel_error_lstsq")
+        # the operator's further coefficients: the same names with the suffix _{coefficient}
+        more = sorted({key for m in members for key in m
+                       if key.rsplit("_", 1)[0] in fd_names and key not in fd_names})
+        for name in fd_names + tuple(more):
             arr = np.full((q.size,) + shape, np.nan)
             for m in members:
                 vals = np.asarray(m[name], dtype=np.float64)
                 for n, qq in enumerate(m["q"]):
                     arr[qi[int(qq)], si[m["train_space"]], ri[int(m["seed"])]] = vals[n]
-            data[name] = (("q",) + dims, arr, _FD_DESC[name])
+            data[name] = (("q",) + dims, arr, _FD_DESC[name] if name in _FD_DESC
+                          else _fd_more_desc(name))
     elif any("k_hat" in m for m in members):
-        for name in ("k_hat", "rel_error"):
+        more = sorted({key for m in members for key in m
+                       if (key.endswith("_hat") or key.startswith("rel_error_"))}
+                      - {"k_hat", "rel_error"})
+        for name in ("k_hat", "rel_error", *more):
             arr = np.full(shape, np.nan)
             for m in members:
                 arr[si[m["train_space"]], ri[int(m["seed"])]] = float(m[name])
-            data[name] = (dims, arr, _PINN_DESC[name])
+            data[name] = (dims, arr, _PINN_DESC.get(name, {"description": (
+                f"learned coefficient {name[:-4]} of the inverse-problem PINN"
+                if name.endswith("_hat") else f"|{name[10:]}_hat - {name[10:]}| / "
+                                              f"|{name[10:]}|")}))
     r0 = results[0]
     hashes = sorted({str(r.get("data_hash", "")) for r in results})
     if len(hashes) > 1:
@@ -153,6 +164,12 @@ _FD_DESC = {
     "rel_error": {"description": "|w - k| / |k|"},
     "rel_error_lstsq": {"description": "|w_lstsq - k| / |k|"},
 }
+def _fd_more_desc(name: str) -> dict[str, str]:
+    """Description of an fd variable of a further coefficient (``w_c``, ``rel_error_lstsq_b``)."""
+    base, c = name.rsplit("_", 1)
+    return {"description": f"{_FD_DESC[base]['description']} (coefficient {c})"}
+
+
 _PINN_DESC = {
     "k_hat": {"description": "learned coefficient k of the inverse-problem PINN"},
     "rel_error": {"description": "|k_hat - k| / |k|"},

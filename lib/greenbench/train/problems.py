@@ -6,7 +6,8 @@ every member at once, ``(E,)``:
 * :class:`OperatorProblem`: any operator model (built-in or user). The members are copies of
   the module, stacked with ``torch.func.stack_module_state`` and evaluated with
   ``functional_call`` under ``vmap`` (or one after another when ``vectorize`` is off).
-  Objective: data MSE over all ``N + 1`` nodes, plus ``module.extra_loss(f, x, k)`` if defined;
+  Objective: data MSE over all ``N + 1`` nodes, plus ``module.extra_loss(f, x, operator)`` if
+  defined (``operator``: the dataset's :class:`greenbench.operators.Operator`);
   with ``train.normalize`` each member is :class:`greenbench.models.normalized.Normalized`
   (scales from its training split) and the objective is divided by its ``u_scale ** 2``.
 * :class:`FDProblem`, :class:`PINNProblem`: the parameter learners, written directly for
@@ -19,6 +20,7 @@ ensemble starts exactly where it would start alone.
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,6 +32,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from greenbench.models.normalized import normalizes, rms_scales, wrap
 from greenbench.models.parameter import FD, PINN
 from greenbench.models.registry import TrainConfig, model_kind, resolve_class
+from greenbench.operators import Operator
 from greenbench.seeding import derive_seed, rng_for
 from greenbench.train.exact import min_norm_update
 
@@ -37,14 +40,17 @@ Params = dict[str, torch.Tensor]
 
 
 def build_member(class_name: str, N: int, params: Mapping[str, Any], seed: int,
-                 dtype: torch.dtype, model: str) -> nn.Module:
+                 dtype: torch.dtype, model: str, operator: Operator | None = None) -> nn.Module:
     """``Class(N=N, **params)`` initialised under ``torch.manual_seed(seed)`` on the CPU, cast to
-    ``dtype``; the global RNG state is left untouched."""
+    ``dtype``; the global RNG state is left untouched. A class whose constructor takes
+    ``operator`` (the parameter learners) gets the study's operator."""
     cls = resolve_class(class_name, model=model)
+    extra = ({"operator": operator} if operator is not None
+             and "operator" in inspect.signature(cls).parameters else {})
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         try:
-            module = cls(N=N, **dict(params))
+            module = cls(N=N, **dict(params), **extra)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"model {model!r}: constructing {cls.__name__}(N={N}, "
                              f"**{dict(params)}) failed: {exc}") from exc
@@ -121,7 +127,7 @@ class Problem:
         """One module per member holding its current parameters (on the CPU)."""
         raise NotImplementedError
 
-    def member_extras(self, k: float) -> list[dict[str, Any]]:
+    def member_extras(self, operator: Operator) -> list[dict[str, Any]]:
         """Model-specific per-member results (fd: w; pinn: k_hat)."""
         return [{} for _ in range(self.E)]
 
@@ -141,11 +147,11 @@ class _Objective(nn.Module):
         self.model = model
         self.scale_loss = scale_loss
 
-    def forward(self, f, x, u, k):
+    def forward(self, f, x, u, operator):
         out = self.model(f, x)
         mse = (out - u).pow(2).mean()
         extra_fn = getattr(self.model, "extra_loss", None)
-        extra = extra_fn(f, x, k) if callable(extra_fn) else torch.zeros((), dtype=mse.dtype,
+        extra = extra_fn(f, x, operator) if callable(extra_fn) else torch.zeros((), dtype=mse.dtype,
                                                                           device=mse.device)
         if self.scale_loss:  # a normalized member: the objective in units of u_scale^2
             return (mse + extra) / self.model.u_scale.pow(2), mse
@@ -165,15 +171,15 @@ class OperatorProblem(Problem):
         One initialisation seed per member.
     f, u
         Training data ``(E, n_train, N + 1)``, one slice per member.
-    k
-        The PDE coefficient (passed to ``extra_loss``).
+    operator
+        The dataset's operator, coefficients bound (passed to ``extra_loss``).
     """
 
     def __init__(self, model: str, class_name: str, params: Mapping[str, Any], N: int,
-                 seeds: Sequence[int], f: np.ndarray, u: np.ndarray, x: np.ndarray, k: float,
-                 cfg: TrainConfig, device: torch.device, dtype: torch.dtype):
+                 seeds: Sequence[int], f: np.ndarray, u: np.ndarray, x: np.ndarray,
+                 operator: Operator, cfg: TrainConfig, device: torch.device, dtype: torch.dtype):
         super().__init__(model, class_name, seeds, cfg, device, dtype)
-        self.N, self.k, self.n_train = N, float(k), int(f.shape[1])
+        self.N, self.operator, self.n_train = N, operator, int(f.shape[1])
         self.modules = [build_member(class_name, N, params, s, dtype, model) for s in self.seeds]
         kind = model_kind(resolve_class(class_name, model=model))
         self.normalized = normalizes(class_name, kind, cfg)
@@ -210,7 +216,7 @@ class OperatorProblem(Problem):
                              f"expected (batch, N+1) = {want}")
 
     def _member(self, p, b, f, u):
-        return functional_call(self.base, (p, b), (f, self.x, u, self.k))
+        return functional_call(self.base, (p, b), (f, self.x, u, self.operator))
 
     def _evaluate(self, params, batch) -> tuple[torch.Tensor, torch.Tensor]:
         f, u = self._take(self.f, batch), self._take(self.u, batch)
@@ -240,24 +246,26 @@ class OperatorProblem(Problem):
     def member_modules(self):
         return self._copy_into(self.modules, prefix="model.")
 
-    def member_extras(self, k: float):
+    def member_extras(self, operator: Operator):
         """The normalization scales of each member (NaN when not normalized)."""
         return [{"f_scale": float(self.f_scale[e]), "u_scale": float(self.u_scale[e])}
                 for e in range(self.E)]
 
 
 class FDProblem(Problem):
-    """Members of the white-box FD learner: parameters ``w (E, n_q)``.
+    """Members of the white-box FD learner: parameters ``w (E, n_q, n_coef)``.
 
-    The features ``FD_q(u)`` are computed once in float64 (``greenbench.pde.apply_fd``); the
-    exact least-squares ``w`` of each member is kept for the metrics (``w_lstsq``)."""
+    The features (:meth:`greenbench.operators.Operator.fd_features`) are computed once in
+    float64; the exact least-squares ``w`` of each member is kept for the metrics
+    (``w_lstsq``)."""
 
     def __init__(self, model: str, params: Mapping[str, Any], N: int, seeds: Sequence[int],
-                 f: np.ndarray, u: np.ndarray, cfg: TrainConfig, device: torch.device,
-                 dtype: torch.dtype):
+                 f: np.ndarray, u: np.ndarray, operator: Operator, cfg: TrainConfig,
+                 device: torch.device, dtype: torch.dtype):
         super().__init__(model, "fd", seeds, cfg, device, dtype)
         self.n_train = int(f.shape[1])
-        self.modules = [build_member("fd", N, params, s, dtype, model) for s in self.seeds]
+        self.modules = [build_member("fd", N, params, s, dtype, model, operator)
+                        for s in self.seeds]
         self.fd: FD = self.modules[0]
         feats = self.fd.features(f, u)
         self.w_lstsq = FD.lstsq(feats)
@@ -265,7 +273,8 @@ class FDProblem(Problem):
         self.params = self._leaves({"w": torch.stack([m.w for m in self.modules])})
 
     def objective(self, params, batch=None):
-        feats = [(self._take(d, batch), self._take(fq, batch)) for d, fq in self.features]
+        feats = [(d if batch is None else torch.stack([self._take(dj, batch) for dj in d]),
+                  self._take(fq, batch)) for d, fq in self.features]
         return FD.objective(params["w"], feats)
 
     def data_mse(self, params):
@@ -279,28 +288,40 @@ class FDProblem(Problem):
     def member_modules(self):
         return self._copy_into(self.modules)
 
-    def member_extras(self, k: float):
+    def member_extras(self, operator: Operator):
+        """Per member and order: ``w``, ``w_lstsq`` and their ``rel_error`` against the true
+        value for the first coefficient (``k``), the same with the suffix ``_{name}`` for every
+        further coefficient (``w_c``, ``rel_error_c``, ...)."""
         w = self.params["w"].detach().cpu().double().numpy()
-        return [{"q": np.asarray(self.fd.orders, dtype=np.int64), "w": w[e],
-                 "w_lstsq": self.w_lstsq[e], "rel_error": np.abs(w[e] - k) / abs(k),
-                 "rel_error_lstsq": np.abs(self.w_lstsq[e] - k) / abs(k)}
-                for e in range(self.E)]
+        out = []
+        for e in range(self.E):
+            m: dict[str, Any] = {"q": np.asarray(self.fd.orders, dtype=np.int64)}
+            for j, c in enumerate(operator.COEFFICIENTS):
+                true, sfx = operator.coefficients[c], "" if j == 0 else f"_{c}"
+                m.update({f"w{sfx}": w[e][:, j], f"w_lstsq{sfx}": self.w_lstsq[e][:, j],
+                          f"rel_error{sfx}": np.abs(w[e][:, j] - true) / abs(true),
+                          f"rel_error_lstsq{sfx}": np.abs(self.w_lstsq[e][:, j] - true)
+                          / abs(true)})
+            out.append(m)
+        return out
 
 
 class PINNProblem(Problem):
     """Members of the inverse-problem PINN: each trains ``n_nets`` nets on ``n_nets`` samples of
-    its training split (chosen by ``rng_for(seed, "pinn", "samples")``) and one scalar ``k``."""
+    its training split (chosen by ``rng_for(seed, "pinn", "samples")``) and one scalar per
+    coefficient of the operator."""
 
     supports_batches = False
 
     def __init__(self, model: str, params: Mapping[str, Any], N: int, seeds: Sequence[int],
-                 f: np.ndarray, u: np.ndarray, x: np.ndarray, cfg: TrainConfig,
-                 device: torch.device, dtype: torch.dtype):
+                 f: np.ndarray, u: np.ndarray, x: np.ndarray, operator: Operator,
+                 cfg: TrainConfig, device: torch.device, dtype: torch.dtype):
         super().__init__(model, "pinn", seeds, cfg, device, dtype)
         if cfg.batch_size is not None:
             raise ValueError(f"model {model!r}: pinn trains on its n_nets samples; set "
                              f"train.batch_size: null")
-        self.modules = [build_member("pinn", N, params, s, dtype, model) for s in self.seeds]
+        self.modules = [build_member("pinn", N, params, s, dtype, model, operator)
+                        for s in self.seeds]
         self.pinn: PINN = self.modules[0]
         S, n = self.pinn.n_nets, f.shape[1]
         if S > n:
@@ -324,22 +345,33 @@ class PINNProblem(Problem):
     def member_modules(self):
         return self._copy_into(self.modules)
 
-    def member_extras(self, k: float):
-        kh = self.params["k"].detach().cpu().double().numpy()
-        return [{"k_hat": float(kh[e]), "rel_error": abs(float(kh[e]) - k) / abs(k),
-                 "sample_index": self.sample_index[e]} for e in range(self.E)]
+    def member_extras(self, operator: Operator):
+        """``k_hat`` and ``rel_error`` of the first coefficient (``k``); ``{c}_hat`` and
+        ``rel_error_{c}`` of every further one."""
+        out = []
+        for e in range(self.E):
+            m: dict[str, Any] = {"sample_index": self.sample_index[e]}
+            for j, c in enumerate(operator.COEFFICIENTS):
+                v = float(self.params[c][e].detach().cpu().double())
+                true = operator.coefficients[c]
+                m[f"{c}_hat"] = v
+                m["rel_error" if j == 0 else f"rel_error_{c}"] = abs(v - true) / abs(true)
+            out.append(m)
+        return out
 
 
 def make_problem(model: str, entry: Mapping[str, Any], N: int, seeds: Sequence[int],
-                 f: np.ndarray, u: np.ndarray, x: np.ndarray, k: float, cfg: TrainConfig,
-                 device: torch.device) -> Problem:
-    """The problem for a config entry (``class`` decides which)."""
+                 f: np.ndarray, u: np.ndarray, x: np.ndarray, operator: Operator,
+                 cfg: TrainConfig, device: torch.device) -> Problem:
+    """The problem for a config entry (``class`` decides which); ``operator`` is the
+    datasets' (coefficients bound)."""
     dtype = getattr(torch, cfg.dtype)
     class_name, params = entry["class"], entry.get("params") or {}
     if class_name == "fd":
-        return FDProblem(model, params, N, seeds, f, u, cfg, device, dtype)
+        return FDProblem(model, params, N, seeds, f, u, operator, cfg, device, dtype)
     if class_name == "pinn":
-        return PINNProblem(model, params, N, seeds, f, u, x, cfg, device, dtype)
-    return OperatorProblem(model, class_name, params, N, seeds, f, u, x, k, cfg, device, dtype)
+        return PINNProblem(model, params, N, seeds, f, u, x, operator, cfg, device, dtype)
+    return OperatorProblem(model, class_name, params, N, seeds, f, u, x, operator, cfg, device,
+                           dtype)
 
 

@@ -35,6 +35,7 @@ from greenbench.models.registry import (
     resolve_class,
     validate_model_entries,
 )
+from greenbench.operators import from_attrs
 from greenbench.provenance import config_hash
 from greenbench.seeding import derive_seed
 from greenbench.spaces import ALL_SPACES
@@ -200,7 +201,9 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 def _load_members(task: TrainTask) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, str]:
     """Stack the training splits ``(E, n_train, N+1)`` of the members' datasets, each verified
-    against the checksum it was planned with; also returns ``k`` and the data hash."""
+    against the checksum it was planned with; also returns the datasets' operator
+    (:func:`greenbench.operators.from_attrs`: ``pde`` and its coefficients) and the data
+    hash."""
     cache: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, float]] = {}
     hashes: dict[str, str] = {}
     fs, us = [], []
@@ -234,22 +237,23 @@ def _load_members(task: TrainTask) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
                     raise ValueError(f"task {task.name}: n_train={task.n_train}, but {path} "
                                      f"has {f.shape[0]} training samples")
                 f, u = f[:task.n_train], u[:task.n_train]
-            cache[space] = (f, u, ds.x, float(ds.attrs["k"]))
-        f, u, x, k = cache[space]
+            cache[space] = (f, u, ds.x, from_attrs(ds.attrs))
+        f, u, x, _ = cache[space]
         fs.append(f)
         us.append(u)
     sizes = {space: c[0].shape[0] for space, c in cache.items()}
     if len(set(sizes.values())) > 1:
         raise ValueError(f"task {task.name}: members need the same number of training samples "
                          f"to form one ensemble, got {sizes}")
-    ks = {c[3] for c in cache.values()}
-    if len(ks) > 1:
-        raise ValueError(f"task {task.name}: datasets disagree on k: {sorted(ks)}")
+    ops = {c[3] for c in cache.values()}
+    if len(ops) > 1:
+        raise ValueError(f"task {task.name}: datasets disagree on the operator's coefficients: "
+                         f"{sorted(map(repr, ops))}")
     if len(set(hashes.values())) > 1:
         raise ValueError(f"task {task.name}: datasets of different studies (data hashes "
                          f"{hashes})")
     x = next(iter(cache.values()))[2]
-    return np.stack(fs), np.stack(us), x, ks.pop(), next(iter(hashes.values()))
+    return np.stack(fs), np.stack(us), x, ops.pop(), next(iter(hashes.values()))
 
 
 def run_task(task: TrainTask, checkpoint_path: str | None = None) -> dict[str, Any]:
@@ -263,9 +267,10 @@ def run_task(task: TrainTask, checkpoint_path: str | None = None) -> dict[str, A
     validate_model_entries({task.model: task.entry})
     cfg = TrainConfig.from_entry(task.model, task.entry)
     device = resolve_device(task.device)
-    f, u, x, k, data_hash = _load_members(task)
+    f, u, x, operator, data_hash = _load_members(task)
+    k = operator.coefficients["k"]
     seeds = [task.member_seed(space, seed) for space, seed in task.members]
-    problem = make_problem(task.model, task.entry, task.N, seeds, f, u, x, k, cfg, device)
+    problem = make_problem(task.model, task.entry, task.N, seeds, f, u, x, operator, cfg, device)
     fingerprint = task.fingerprint()
     resume = None
     if checkpoint_path and os.path.exists(checkpoint_path):
@@ -281,7 +286,7 @@ def run_task(task: TrainTask, checkpoint_path: str | None = None) -> dict[str, A
     log.info("%s: training %d member(s) on %s (%s, %s, %d steps)", task.name, problem.E, device,
              cfg.optimizer, cfg.dtype, cfg.steps)
     result = fit(problem, cfg, resume=resume, save=save, fingerprint=fingerprint)
-    members = _member_results(task, problem, result, k)
+    members = _member_results(task, problem, result, operator)
     for member, module in zip(members, problem.member_modules(), strict=True):
         io.save_torch(_pt_content(task, member, module, cfg, k, data_hash), member["path"])
     if checkpoint_path and os.path.exists(checkpoint_path):
@@ -290,8 +295,8 @@ def run_task(task: TrainTask, checkpoint_path: str | None = None) -> dict[str, A
                         device=str(device), data_hash=data_hash)
 
 
-def _member_results(task: TrainTask, problem, result: FitResult, k: float) -> list[dict]:
-    extras = problem.member_extras(k)
+def _member_results(task: TrainTask, problem, result: FitResult, operator) -> list[dict]:
+    extras = problem.member_extras(operator)
     out = []
     for e, (space, seed) in enumerate(task.members):
         size = {} if task.n_train is None else {"n_train": int(task.n_train)}
@@ -368,7 +373,7 @@ def load_task_result(task: TrainTask) -> dict[str, Any]:
         k = float(content.get("k", k))
         hashes.add(str(content.get("data_hash", "")))
     if np.isnan(k):
-        k = float(_load_members(task)[3])
+        k = float(_load_members(task)[3].coefficients["k"])
     # the planned data hash; else the recorded one (the same numbers may carry another hash)
     data_hash = task.data_hash or (hashes.pop() if len(hashes) == 1 else "")
     return _task_result(task, cfg, k, members, vectorized=cfg.vectorize, device="",

@@ -40,9 +40,10 @@ def _checksum(path: str) -> str:
         return ""
 
 
-def make_tasks(p: dict, chunk_size: int) -> list[train.TrainTask]:
+def make_tasks(p: dict, chunk_size: int, device: str = "cpu") -> list[train.TrainTask]:
     """The tasks of the job, each planned with its members' dataset checksums (read now from
-    the files): a member whose data changed gets another fingerprint and is retrained."""
+    the files): a member whose data changed gets another fingerprint and is retrained.
+    ``device``: where they train (``ClusterSettings.task_device``; not in the fingerprint)."""
     members = [(space, int(seed)) for space in p["spaces"] for seed in p["seeds"]]
     checksums = {s: _checksum(p["datasets"][s]) for s in p["spaces"]}
     sizes = [int(n) for n in p["sample_sizes"]] if p.get("sample_sizes") else [None]
@@ -50,17 +51,17 @@ def make_tasks(p: dict, chunk_size: int) -> list[train.TrainTask]:
                             members=chunk, out_dir=p["out_dir"], master_seed=int(p["master_seed"]),
                             datasets={s: p["datasets"][s] for s, _ in chunk},
                             checksums={s: checksums[s] for s, _ in chunk},
-                            data_hash=str(p.get("data_hash", "")), n_train=n)
+                            data_hash=str(p.get("data_hash", "")), n_train=n, device=device)
             for n in sizes for chunk in hpc.chunks(members, chunk_size)]
 
 
 def main(p: dict, out: str, log_dir: str, cluster_file: str) -> None:
     # a closed-form or fd fit runs in this process with the local executor (never on SLURM)
     settings = hpc.load_cluster_settings(cluster_file).in_process_when_local(cheap_fit(p["entry"]))
-    tasks = make_tasks(p, settings.chunk_size)
-    logging.info("%s N=%s: %d member(s) in %d task(s); cluster settings %s (%s executor)",
-                 p["model"], p["N"], sum(len(t.members) for t in tasks), len(tasks), cluster_file,
-                 settings.resolved_executor())
+    tasks = make_tasks(p, settings.chunk_size, settings.task_device())
+    logging.info("%s N=%s: %d member(s) in %d task(s); cluster settings %s (%s executor, "
+                 "device %s)", p["model"], p["N"], sum(len(t.members) for t in tasks), len(tasks),
+                 cluster_file, settings.resolved_executor(), settings.task_device())
     report = hpc.run_tasks(train.run_task, tasks, settings, log_dir, name=attrgetter("name"),
                            done=train.task_done, load_done=train.load_task_result,
                            checkpoint_dir=Path(p["out_dir"]) / "checkpoints",

@@ -94,6 +94,15 @@ class ClusterSettings:
             return replace(self, executor="debug")
         return self
 
+    def task_device(self) -> str:
+        """The device a training task of these settings trains on: ``cuda`` when the settings
+        give each task a GPU (``gpus_per_task > 0``, or a GPU asked for through
+        ``slurm_additional_parameters``), else ``cpu`` -- never ``auto``, so that a task on a
+        machine that has a GPU it was not given (the debug executor, a shared node) stays on
+        the CPU, and a task given one fails with a clear error if it cannot use it
+        (:func:`greenbench.train.resolve_device`). The one place this is decided."""
+        return "cuda" if _requested_gpus(self) is not None else "cpu"
+
     def local_threads(self, n_tasks: int) -> int:
         """CPU threads this machine spends on ``n_tasks`` tasks (for Snakemake's ``threads:``):
         ``cpus_per_task * min(array_parallelism, n_tasks)`` locally, 1 when SLURM runs them."""

@@ -189,14 +189,31 @@ def _compress_spaces(spaces: Sequence[str]) -> str:
     return "+".join(f"{p[0]}-{p[-1]}" if len(p) > 2 else "+".join(p) for p in parts)
 
 
-def resolve_device(device: str = "auto") -> torch.device:
-    """``auto`` -> ``cuda`` when available, else ``cpu``; anything else is passed to torch."""
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` -> ``cuda`` when available, else ``cpu``; ``cpu``, ``cuda`` and ``cuda:<i>`` as
+    given. A CUDA device this process cannot use (no CUDA, or no GPU ``i``) is an error naming
+    it, raised before any data is read: a task given a GPU never trains on the CPU unnoticed.
+    (The cluster settings choose it: :meth:`greenbench.hpc.ClusterSettings.task_device`.)"""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        return torch.device(device)
-    except RuntimeError as exc:
-        raise ValueError(f"unknown device {device!r}; allowed: auto, cpu, cuda, cuda:<i>") from exc
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"unknown device {device!r}; allowed: auto, cpu, cuda, "
+                         f"cuda:<i>") from exc
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"unknown device {device!r}; allowed: auto, cpu, cuda, cuda:<i>")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {device!r} requested (cluster settings gpus_per_task > 0"
+                             f"), but torch.cuda.is_available() is False on this machine "
+                             f"(a CPU-only torch, or no GPU visible: CUDA_VISIBLE_DEVICES="
+                             f"{os.environ.get('CUDA_VISIBLE_DEVICES')!r}); use a cluster "
+                             f"file with gpus_per_task: 0 to train on the CPU")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"device {device!r} requested, but this machine has "
+                             f"{torch.cuda.device_count()} visible GPU(s)")
+    return dev
 
 
 def _load_members(task: TrainTask) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, str]:

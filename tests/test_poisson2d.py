@@ -213,12 +213,13 @@ def test_fd_bias_with_corner_singularity_is_second_order(op):
     s = op.space("poly2x3")
     c = np.random.default_rng(2).uniform(-1, 1, (10, 3, 4))
     m2, m4 = [], []
-    for N in (32, 64):
+    for N in (16, 32):
         x = op.grid(N)
         f, u = evaluate(s, c, x), op.exact_solution(s, c, x)
         m2.append(theory.fd_lstsq_weights(op, f, u, 2)[0] / op.k - 1)
         m4.append(theory.fd_lstsq_weights(op, f, u, 4)[0] / op.k - 1)
-    assert abs(m2[-1] / op.fd_bias(s, c, 64, 2)[0] - 1) < 0.02
+    assert abs(m2[-1] / op.fd_bias(s, c, 32, 2)[0] - 1) < 0.02
+    assert abs(m4[-1] / op.fd_bias(s, c, 32, 4)[0]) > 50  # the leading term fails here
     assert 1.7 < np.log2(m4[0] / m4[1]) < 2.5
 
 
@@ -281,3 +282,28 @@ def test_data_operator_flattened(op):
     assert np.abs(op.flat_interior(u) - c.reshape(2, -1) @ S.T).max() < 1e-15
     Bf, Sf = op.data_operator("fem", N)
     assert Bf.shape == ((N + 1) ** 2,) * 2 and Sf.shape == ((N - 1) ** 2, (N + 1) ** 2)
+
+
+def test_reference_against_brute_force_screened_series(op):
+    """Independent route (no lift, no particular solution): expand psi_b(y) in sines and solve
+    each x-problem -k v'' + k (m pi)^2 v = phi_a with the screened_poisson1d operator; the
+    partial sums converge to the reference like M^-3 (corner singularity: f != 0 at corners)."""
+    from greenbench.operators.poisson2d import _sine_coefficients
+    from greenbench.spaces import Space
+
+    N = 8
+    xi = op.grid(N)[1:-1]
+    for fam, a, b in (("cos", 1, 1), ("poly", 2, 1)):
+        ref = op.solution_tensor(f"{fam}2x1", op.grid(N))[1:-1, 1:-1, a, b]
+        errs = []
+        acc = np.zeros((N - 1, N - 1))
+        m_done = 0
+        for M in (320, 640):  # multiples of 2N: the same phase of sin(m pi y_j)
+            for m in range(m_done + 1, M + 1):
+                scr = get_operator("screened_poisson1d", k=op.k, c=op.k * (m * np.pi) ** 2)
+                v = scr.solution_derivatives(Space(fam, 2), xi, 0)[:, a]
+                acc += np.outer(v, _sine_coefficients(fam, b, np.array([m]))[0]
+                                * np.sin(m * np.pi * xi))
+            m_done = M
+            errs.append(np.abs(acc - ref).max() / np.abs(ref).max())
+        assert errs[1] < 1e-6 and 6 < errs[0] / errs[1] < 10, errs

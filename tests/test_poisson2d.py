@@ -307,3 +307,18 @@ def test_reference_against_brute_force_screened_series(op):
             m_done = M
             errs.append(np.abs(acc - ref).max() / np.abs(ref).max())
         assert errs[1] < 1e-6 and 6 < errs[0] / errs[1] < 10, errs
+
+
+def test_reference_stencil_is_the_inverse_of_the_5point_solution_operator(op):
+    """The inverse of the 5-point FD solution operator, scaled by stencil_scale, has the
+    reference stencil as its middle row (reshaped to offsets [d_x, d_y])."""
+    N = 6
+    n = N - 1
+    T = 2 * np.eye(n) - np.eye(n, k=1) - np.eye(n, k=-1)
+    L = op.k * N**2 * (np.kron(T, np.eye(n)) + np.kron(np.eye(n), T))
+    W = np.linalg.inv(L)                   # an exact "learned" interior operator
+    row = (np.linalg.inv(W) / op.stencil_scale(N))[(n * n) // 2].reshape(n, n)
+    c = n // 2
+    assert np.abs(row[c - 2: c + 3, c - 2: c + 3] - op.reference_stencil(2)).max() < 1e-12
+    with pytest.raises(ValueError, match="half-width 0"):
+        op.reference_stencil(0)

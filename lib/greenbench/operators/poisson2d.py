@@ -400,7 +400,20 @@ class Poisson2d(Operator):
         return A[:, cols] * N**2
 
     def stencil_scale(self, N: int) -> float:
+        """``k N^2``: a learned inverse divided by it reads as the 5-point stencil."""
         return self.coefficients["k"] * N**2
+
+    def reference_stencil(self, halfwidth: int) -> np.ndarray:
+        """The 5-point stencil of ``-Lap`` in units of :meth:`stencil_scale`, zero-padded to
+        ``(2h + 1, 2h + 1)`` over the offsets ``[d_x, d_y]`` (centre 4, neighbours -1)."""
+        if halfwidth < 1:
+            raise ValueError(f"stencil half-width {halfwidth} < 1, the radius of the "
+                             f"{self.name} stencil")
+        out = np.zeros((2 * halfwidth + 1,) * 2)
+        c = halfwidth
+        out[c, c] = 4.0
+        out[c - 1, c] = out[c + 1, c] = out[c, c - 1] = out[c, c + 1] = -1.0
+        return out
 
     # ---------------------------------------------------------------- finite differences
     def fd_radius(self, q: int) -> int:

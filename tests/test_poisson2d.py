@@ -322,3 +322,12 @@ def test_reference_stencil_is_the_inverse_of_the_5point_solution_operator(op):
     assert np.abs(row[c - 2: c + 3, c - 2: c + 3] - op.reference_stencil(2)).max() < 1e-12
     with pytest.raises(ValueError, match="half-width 0"):
         op.reference_stencil(0)
+
+
+def test_in_span_mask_is_the_kronecker_product_of_triangles():
+    """The Sierpinski-like pattern of Fig. 8b, from the definitions: with px-major order the
+    in-span mask of one family is kron(L, L), L the 1D lower-triangular in-span mask."""
+    names = space_names({"sin": [1, 2, 3, 4]}, dim=2)
+    inside = relation_masks(names, names, dim=2)["in_span"]
+    L = np.tril(np.ones((4, 4), dtype=bool))
+    assert np.array_equal(inside, np.kron(L, L))

@@ -37,6 +37,18 @@ DRY_RUNS = {
     "fd_orders the fd model does not train": (
         {"spaces": {"sin": [2]}, "models": {"fd": {"class": "fd"}}}, ["analysis={fd_orders: [8]}"],
         ["config key analysis.fd_orders: orders [8]", "models.fd.params.orders = [2, 4, 6]"]),
+    "an unknown operator": (
+        {"pde": ["poisson1d", "heat1d"], "spaces": {"sin": [2]}}, [],
+        ["config key pde: unknown operator 'heat1d'; allowed: ['poisson1d', 'biharmonic1d'"]),
+    "a coefficient the operator does not have": (
+        {"pde": {"poisson1d": {"c": 1.0}}, "spaces": {"sin": [2]}}, [],
+        ["config key pde.poisson1d.c: operator poisson1d has no coefficient 'c'; "
+         "allowed: ['k']"]),
+    "an FD order the operator has no stencil for": (
+        {"pde": "biharmonic1d", "spaces": {"sin": [2]}, "analysis": {"fd_orders": [2, 4]},
+         "models": {"fd": {"class": "fd", "params": {"orders": [2, 6]}}}}, [],
+        ["config key models.fd.params.orders: orders [6] have no stencil for operator "
+         "biharmonic1d; allowed: orders among [2, 4]"]),
 }
 
 

@@ -145,3 +145,52 @@ def test_stencil_scale_reads_the_generating_operator(name):
     ref = op.reference_stencil(3)
     assert np.sum(ref * np.arange(-3, 4) ** m) / factorial(m) == lead.sign
     assert gr.greens_rel_error(op.greens_matrix(N), N, op) == 0.0
+
+
+# ----------------------------------------------------------------- config: pde forms, study
+def test_pde_may_be_a_name_a_list_or_a_mapping():
+    from greenbench.config import config_for_pde, pde_coefficients, validate_config
+    from greenbench.provenance import data_hash
+    from greenbench.study import Study
+
+    one = validate_config({"k": 2.0})
+    assert pde_coefficients(one) == {"poisson1d": {"k": 2.0}}
+    assert config_for_pde(one, "poisson1d") == one           # the same study, the same hashes
+    many = validate_config({"pde": {"poisson1d": None, "screened_poisson1d": {"c": 4.0},
+                                    "advection_diffusion1d": {"k": 0.5}}, "b": 3.0})
+    assert pde_coefficients(many) == {"poisson1d": {"k": 1.0},
+                                      "screened_poisson1d": {"k": 1.0, "c": 4.0},
+                                      "advection_diffusion1d": {"k": 0.5, "b": 3.0}}
+    study = Study.from_config(many)
+    assert study.pdes == ("poisson1d", "screened_poisson1d", "advection_diffusion1d")
+    screened = study.for_pde("screened_poisson1d")
+    assert screened.pde == "screened_poisson1d" and screened.operator().coefficients["c"] == 4.0
+    assert screened.data_spec("sin1", 16)["coefficients"] == {"c": 4.0}
+    assert "coefficients" not in study.data_spec("sin1", 16)
+    assert screened.analysis.operator == screened.operator()
+    # c enters the data hash of the operator that has it, and only there
+    other = validate_config({"pde": {"screened_poisson1d": {"c": 5.0}}})
+    assert data_hash(config_for_pde(other, "screened_poisson1d")) != screened.data_hash
+    assert data_hash(config_for_pde(validate_config({"c": 5.0}), "poisson1d")) == data_hash(one
+                                                                                   | {"k": 1.0})
+    assert validate_config({"pde": ["biharmonic1d"], "analysis": {"fd_orders": [2, 4]}})
+
+
+@pytest.mark.parametrize("bad, needle", [
+    ({"pde": "heat"}, "config key pde: unknown operator 'heat'; allowed: ['poisson1d'"),
+    ({"pde": {"poisson1d": {"b": 1}}}, "config key pde.poisson1d.b: operator poisson1d has no "
+                                       "coefficient 'b'; allowed: ['k']"),
+    ({"pde": {"screened_poisson1d": {"c": -1.0}}}, "config key pde.screened_poisson1d: "),
+    ({"pde": "biharmonic1d"}, "config key analysis.fd_orders: orders [6] have no stencil for "
+                              "operator biharmonic1d; allowed: orders among [2, 4]"),
+    ({"pde": "biharmonic1d", "fem_mass": "lumped", "analysis": {"fd_orders": [2]}},
+     "config key fem_mass: 'lumped' is not a mass matrix of operator biharmonic1d; allowed: "
+     "['consistent']"),
+    ({"pde": []}, "config key pde"),
+])
+def test_bad_operator_input_names_the_key(bad, needle):
+    from greenbench.config import ConfigError, validate_config
+
+    with pytest.raises(ConfigError) as info:
+        validate_config(bad)
+    assert needle in str(info.value)

@@ -163,7 +163,8 @@ def test_analysis_config_defaults_are_the_schemas():
     free = {n for n, f in fields.items() if f.default is not dataclasses.MISSING
             or f.default_factory is not dataclasses.MISSING} - set(ANALYSIS_KEYS)
     assert free == {"n_samples", "test_fraction", "data_hash", "quantity_space",
-                    "quantity_models", "dropped_sample_sizes", "config_hash"}
+                    "quantity_models", "dropped_sample_sizes", "config_hash",
+                    "coefficients"}  # the operator's c, b: from the top-level keys c, b
     assert fields["quantity_space"].default == schema_default("analysis.quantity_space")
     # built from an empty config, the analysis settings are the schema defaults
     built = Study.from_config(validate_config({})).analysis

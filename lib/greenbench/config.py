@@ -240,14 +240,128 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
     return cfg
 
 
+def pde_names(value: object) -> list[str]:
+    """The operator names of the config key ``pde`` (a name, a list or a mapping), in order."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [str(n) for n in value]
+    return [str(n) for n in value]
+
+
+def pde_coefficients(cfg: dict) -> dict[str, dict[str, float]]:
+    """``{operator: {coefficient: value}}`` of a validated config: every coefficient of each
+    operator, from the ``pde`` mapping where given, else the top-level key of its name (``k``,
+    ``c``, ``b``: their defaults live in the schema)."""
+    from greenbench.operators import OPERATORS
+
+    return {name: _coefficients_of(cfg, name, OPERATORS[name].COEFFICIENTS)
+            for name in pde_names(cfg["pde"])}
+
+
+def _coefficients_of(cfg: dict, name: str, coefficients: tuple[str, ...]) -> dict[str, float]:
+    value = cfg["pde"]
+    given = dict((value.get(name) or {}) if isinstance(value, dict) else {})
+    return {c: float(given.get(c, cfg[c])) for c in coefficients}
+
+
+def config_for_pde(cfg: dict, name: str) -> dict:
+    """The single-operator study of ``name`` within a validated config: ``pde`` the name, the
+    top-level ``k`` (and ``c``, ``b``) its coefficients. For a config naming one operator
+    without a mapping this is the config itself (same hashes)."""
+    coefs = pde_coefficients(cfg)
+    if name not in coefs:
+        raise ConfigError(f"config key pde: {name!r} is not one of the study's operators; "
+                          f"allowed: {list(coefs)}")
+    out = copy.deepcopy(cfg)
+    out["pde"] = name
+    out.update(coefs[name])
+    return out
+
+
+def _pde_problems(cfg: dict) -> tuple[list[str], list[str]]:
+    """Unknown operators, coefficients an operator lacks or values it refuses (the first list:
+    nothing else can be checked), a fem mass or FD orders an operator has no form for (the
+    second): each named with its key and the allowed values."""
+    from greenbench.operators import OPERATORS
+
+    value, problems, later = cfg["pde"], [], []
+    names = pde_names(value)
+    if not names:
+        return ["config key pde: names no operator; allowed: one of "
+                f"{list(OPERATORS)}, a list or a mapping of them"], []
+    for name in names:
+        if name not in OPERATORS:
+            problems.append(f"config key pde: unknown operator {name!r}; allowed: "
+                            f"{list(OPERATORS)}")
+            continue
+        cls = OPERATORS[name]
+        given = (value.get(name) or {}) if isinstance(value, dict) else {}
+        for c in given:
+            if c not in cls.COEFFICIENTS:
+                problems.append(f"config key pde.{name}.{c}: operator {name} has no coefficient "
+                                f"{c!r}; allowed: {list(cls.COEFFICIENTS)}")
+        if problems:
+            continue
+        try:
+            op = cls(**_coefficients_of(cfg, name, cls.COEFFICIENTS))
+        except ValueError as exc:
+            where = f"pde.{name}" if given else "k/c/b"
+            problems.append(f"config key {where}: {exc}")
+            continue
+        if cfg["fem_mass"] not in op.MASS_KINDS:
+            later.append(f"config key fem_mass: {cfg['fem_mass']!r} is not a mass matrix of "
+                            f"operator {name}; allowed: {list(op.MASS_KINDS)}")
+        bad = [int(q) for q in cfg["analysis"]["fd_orders"] if int(q) not in op.FD_ORDERS]
+        if bad:
+            later.append(f"config key analysis.fd_orders: orders {bad} have no stencil for "
+                            f"operator {name}; allowed: orders among {list(op.FD_ORDERS)}")
+        for model, entry in (cfg.get("models") or {}).items():
+            if entry.get("enabled", True) and entry.get("class") == "fd":
+                orders = (entry.get("params") or {}).get("orders") or _fd_default_orders()
+                bad = [q for q in orders if q not in op.FD_ORDERS]
+                if bad:
+                    later.append(f"config key models.{model}.params.orders: orders {bad} "
+                                    f"have no stencil for operator {name}; allowed: orders "
+                                    f"among {list(op.FD_ORDERS)}")
+    return problems, later
+
+
+def space_dim(cfg: dict) -> int:
+    """The dimension of the study's operators (1, or 2 for poisson2d): a 2D operator expands
+    each family's list of orders into the tensor products ``{family}{px}x{py}``
+    (:func:`greenbench.spaces.space_names`). Operators of different dimensions in one config
+    are refused (their spaces differ)."""
+    from greenbench.operators import OPERATORS
+
+    names = pde_names(cfg["pde"])
+    dims = {n: OPERATORS[n].dim for n in names if n in OPERATORS}
+    if len(set(dims.values())) > 1:
+        raise ConfigError(f"config key pde: operators of different dimensions in one study "
+                          f"({', '.join(f'{n}: {d}D' for n, d in dims.items())}); allowed: "
+                          f"operators of one dimension (one config per dimension)")
+    return next(iter(dims.values()), 1)
+
+
+def _fd_default_orders() -> list[int]:
+    import inspect
+
+    from greenbench.models.parameter import FD
+
+    return list(inspect.signature(FD).parameters["orders"].default)
+
+
 def _semantic_checks(cfg: dict) -> None:
     from greenbench.spaces import space_names
 
-    spaces = space_names(cfg["spaces"])
+    spaces = space_names(cfg["spaces"], dim=space_dim(cfg))
     if not spaces:
         raise ConfigError("config key spaces: selects no function space; allowed: "
                           "poly/cos/sin lists of p in 1..8 and fem: true")
-    problems = _quantity_problems(cfg, spaces)
+    fatal, problems = _pde_problems(cfg)
+    if fatal:  # the rest assumes known operators
+        raise ConfigError("invalid config:\n  " + "\n  ".join(fatal))
+    problems += _quantity_problems(cfg, spaces)
     models = cfg.get("models", {}) or {}
     if models:  # else nothing to check, and no reason to import the model zoo (torch, ~2 s)
         try:

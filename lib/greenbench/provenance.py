@@ -74,8 +74,16 @@ DATA_KEYS: tuple[str, ...] = (
 
 def data_hash(config: dict) -> str:
     """:func:`config_hash` of exactly the :data:`DATA_KEYS` of a validated study config: the
-    ``config_hash`` attribute of every dataset of that study."""
-    return config_hash({key: config[key] for key in DATA_KEYS})
+    ``config_hash`` attribute of every dataset of that study. A single-operator config
+    (``greenbench.config.config_for_pde``) adds the operator's coefficients other than ``k``
+    (``c``, ``b``; none for poisson1d, whose hash is unchanged)."""
+    keys = {key: config[key] for key in DATA_KEYS}
+    if isinstance(config["pde"], str):
+        from greenbench.operators import OPERATORS
+
+        cls = OPERATORS.get(config["pde"])
+        keys.update({c: config[c] for c in (cls.COEFFICIENTS if cls else ()) if c != "k"})
+    return config_hash(keys)
 
 
 def study_hash(config: dict) -> str:

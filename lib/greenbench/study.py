@@ -55,9 +55,17 @@ def enabled_models(config: Mapping[str, Any]) -> dict[str, dict]:
 class Study:
     """What a validated study config asks for; build it with :meth:`from_config`.
 
+    A config may name several operators (``pde``: a list or mapping); a ``Study`` is the
+    single-operator study of one of them (:func:`greenbench.config.config_for_pde`), ``pdes``
+    lists all, :meth:`for_pde` gives the study of another. Nothing here asks which operator
+    it is: :meth:`operator` is the object the consumers call.
+
     Attributes
     ----------
     pde : str
+        This study's operator (the first of the config's by default).
+    pdes : tuple of str
+        Every operator of the config, config order.
     spaces : tuple of str
         Function spaces, canonical order (:func:`greenbench.spaces.space_names`).
     resolutions : tuple of int
@@ -74,7 +82,8 @@ class Study:
         ``provenance.data_hash`` (every dataset's ``config_hash``) and ``provenance.study_hash``
         (the aggregated analysis files' ``config_hash``) of the config.
     config : dict
-        The validated config itself.
+        The validated single-operator config (``pde`` one name, ``k``/``c``/``b`` its
+        coefficients); ``full_config`` the config as given (validated).
     """
 
     pde: str
@@ -87,18 +96,39 @@ class Study:
     data_hash: str
     config_hash: str
     config: dict[str, Any] = field(hash=False, repr=False, compare=False)
+    pdes: tuple[str, ...] = ()
+    full_config: dict[str, Any] = field(default_factory=dict, hash=False, repr=False,
+                                        compare=False)
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Study:
-        """The study of a validated config (``greenbench.config.validate_config``)."""
-        config = dict(config)
+    def from_config(cls, config: Mapping[str, Any], pde: str | None = None) -> Study:
+        """The study of operator ``pde`` (default: the first) of a validated config
+        (``greenbench.config.validate_config``)."""
+        from greenbench.config import config_for_pde, pde_names
+
+        full = dict(config)
+        pdes = tuple(pde_names(full["pde"]))
+        config = config_for_pde(full, pdes[0] if pde is None else pde)
         entries = enabled_models(config)
         return cls(pde=str(config["pde"]), spaces=tuple(space_names(config["spaces"])),
                    resolutions=tuple(sorted(int(n) for n in config["resolutions"])),
                    seeds=tuple(int(s) for s in config["train_seeds"]),
                    models={m: str(e["class"]) for m, e in entries.items()}, entries=entries,
                    data={key: config[key] for key in DATA_KEYS}, data_hash=data_hash(config),
-                   config_hash=study_hash(config), config=config)
+                   config_hash=study_hash(config), config=config, pdes=pdes, full_config=full)
+
+    def for_pde(self, pde: str) -> Study:
+        """The study of another operator of the same config."""
+        return Study.from_config(self.full_config, pde)
+
+    def operator(self, pde: str | None = None):
+        """The operator of ``pde`` (default: this study's), coefficients bound
+        (:class:`greenbench.operators.Operator`)."""
+        from greenbench.config import pde_coefficients
+        from greenbench.operators import get_operator
+
+        name = self.pde if pde is None else pde
+        return get_operator(name, **pde_coefficients(self.full_config)[name])
 
     # ---- the design ----
 
@@ -224,11 +254,13 @@ class Study:
     def data_spec(self, space: str, res: int | str) -> dict[str, Any]:
         """The generation parameters of one dataset (``greenbench.data.DataSpec`` keywords)."""
         d = self.data
+        extra = {c: v for c, v in self.operator().coefficients.items() if c != "k"}
         return dict(pde=self.pde, space=space, N=int(res), n_samples=d["n_samples"],
                     master_seed=d["seed"], k=d["k"],
                     distribution=d["coefficients"]["distribution"],
                     scale=d["coefficients"]["scale"], noise=d["noise"],
-                    test_fraction=d["test_fraction"], fem_mass=d["fem_mass"])
+                    test_fraction=d["test_fraction"], fem_mass=d["fem_mass"],
+                    **({"coefficients": extra} if extra else {}))
 
     def train_params(self, model: str, res: int | str) -> dict[str, Any]:
         """What determines the trained members of one (model, N): a change retrains them."""

@@ -51,7 +51,7 @@ def test_truncation_coefficients_against_taylor(m, q):
     mus = stencils.fd_truncation_coefficients(m, q, 3)
     assert list(mus) == [q, q + 2, q + 4]
     for d in range(m + q + 5):
-        got = sum(ci * Fraction(i) ** d for ci, i in zip(c, range(-r, r + 1)))
+        got = sum(ci * Fraction(i) ** d for ci, i in zip(c, range(-r, r + 1), strict=True))
         j = d - m
         expect = Fraction(math.factorial(d)) if d == m else Fraction(0)
         if j in mus:

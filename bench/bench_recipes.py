@@ -1,4 +1,4 @@
-"""Benchmark: the default training recipes (issue 9 item 3) — in-distribution error against CPU time.
+"""Benchmark: the default training recipes (issue 9 item 3), in-distribution error vs CPU time.
 
 Trains one model entry of a config (default config/config.yaml) as ONE training job of the
 default study trains it: an ensemble with one member per function space, 200 training samples

@@ -210,9 +210,12 @@ def analysis_params(config: Mapping[str, Any], config_hash: str = "") -> dict[st
     else its first space; ``quantity_resolution`` 0 -> the smallest resolution; sample sizes
     above the training split are moved to ``dropped_sample_sizes`` (if none is left, the whole
     split is the one size)."""
+    from greenbench.config import config_for_pde, pde_names
     from greenbench.data import split_sizes
     from greenbench.provenance import data_hash
 
+    if not isinstance(config["pde"], str):  # several operators: the first one's study
+        config = config_for_pde(dict(config), pde_names(config["pde"])[0])
     a = config["analysis"]
     spaces = space_names(config["spaces"])
     resolutions = sorted(int(n) for n in config["resolutions"])

@@ -110,7 +110,10 @@ class Study:
         pdes = tuple(pde_names(full["pde"]))
         config = config_for_pde(full, pdes[0] if pde is None else pde)
         entries = enabled_models(config)
-        return cls(pde=str(config["pde"]), spaces=tuple(space_names(config["spaces"])),
+        from greenbench.config import space_dim
+
+        return cls(pde=str(config["pde"]),
+                   spaces=tuple(space_names(config["spaces"], dim=space_dim(config))),
                    resolutions=tuple(sorted(int(n) for n in config["resolutions"])),
                    seeds=tuple(int(s) for s in config["train_seeds"]),
                    models={m: str(e["class"]) for m, e in entries.items()}, entries=entries,

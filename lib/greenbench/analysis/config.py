@@ -217,7 +217,9 @@ def analysis_params(config: Mapping[str, Any], config_hash: str = "") -> dict[st
     if not isinstance(config["pde"], str):  # several operators: the first one's study
         config = config_for_pde(dict(config), pde_names(config["pde"])[0])
     a = config["analysis"]
-    spaces = space_names(config["spaces"])
+    from greenbench.config import space_dim
+
+    spaces = space_names(config["spaces"], dim=space_dim(config))
     resolutions = sorted(int(n) for n in config["resolutions"])
     n_train = split_sizes(int(config["n_samples"]), float(config["test_fraction"]))[0]
     sizes = [int(n) for n in a["sample_sizes"]]

@@ -38,4 +38,4 @@ elif __name__ == "__main__":
     study = Study.from_config(load_config(sys.argv[1]))
     model = sys.argv[4] if len(sys.argv) > 4 else None
     main(study.analysis, sys.argv[2], study.dataset_map(), model,
-         study.evaluations([model]) if model else [], sys.argv[3])
+         study.evaluations([model], noise=[study.noise_min]) if model else [], sys.argv[3])

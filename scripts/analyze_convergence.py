@@ -41,7 +41,8 @@ elif __name__ == "__main__":
     cfg = config_from_file(sys.argv[1])
     data = {N: {s: paths.dataset(cfg.pde, s, N) for s in cfg.spaces} for N in cfg.resolutions}
     names = sys.argv[3:5] + [None] * (2 - len(sys.argv[3:5]))
-    metrics = {m: [paths.train_metrics(cfg.pde, m, N) for N in cfg.resolutions]
+    metrics = {m: [paths.train_metrics(cfg.pde, m, N, noise=cfg.noise_min)
+                for N in cfg.resolutions]
                for m in names if m}
     models = load_config(sys.argv[1])["models"]
     main(cfg, data, _model(names[0], metrics.get(names[0]), cfg),

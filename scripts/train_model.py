@@ -51,7 +51,8 @@ def make_tasks(p: dict, chunk_size: int, device: str = "cpu") -> list[train.Trai
                             members=chunk, out_dir=p["out_dir"], master_seed=int(p["master_seed"]),
                             datasets={s: p["datasets"][s] for s, _ in chunk},
                             checksums={s: checksums[s] for s, _ in chunk},
-                            data_hash=str(p.get("data_hash", "")), n_train=n, device=device)
+                            data_hash=str(p.get("data_hash", "")), n_train=n, device=device,
+                            noise=float(p.get("noise", 0.0)))
             for n in sizes for chunk in hpc.chunks(members, chunk_size)]
 
 

@@ -103,7 +103,7 @@ def test_analysis_files_follow_the_contract(run):
     for rule in ("crossval", "bounds", "convergence", "greens"):
         assert (wd / f"logs/poisson1d/analysis/{rule}.log").exists()
     for model in ("linear", "mlp"):  # one evaluation job per model, a file per N
-        log = (wd / f"logs/poisson1d/analysis/evaluate/{model}.log").read_text()
+        log = (wd / f"logs/poisson1d/analysis/evaluate/noise0/{model}.log").read_text()
         assert all(f"{model} at N={n}" in log for n in RES), log
 
 

@@ -132,13 +132,33 @@ def test_split_sizes(n, frac, expected):
     assert split_sizes(n, frac) == expected
 
 
-def test_noise_changes_u_only_and_has_the_requested_size():
-    clean = generate(DataSpec("poisson1d", "sin2", 64, 200))
-    noisy = generate(DataSpec("poisson1d", "sin2", 64, 200, noise=0.01))
-    np.testing.assert_array_equal(noisy.f, clean.f)
-    eps = noisy.u - clean.u
-    assert eps.std() == pytest.approx(0.01, rel=0.02)  # 13,000 draws: 5 sigma is 3%
-    assert abs(eps.mean()) < 5 * 0.01 / np.sqrt(eps.size)
+def test_noisy_targets_have_the_requested_size_relative_to_the_rms_of_u():
+    """Level s adds s * RMS(u_train) * Z; the datasets themselves stay exact."""
+    from greenbench.data import noise_draw, noisy_targets
+
+    ds = generate(DataSpec("poisson1d", "sin2", 64, 250))
+    f, u = ds.split("train")
+    seed = ds.attrs["noise_seed"]
+    rms = np.sqrt(np.mean(u**2))
+    eps = noisy_targets(u, 0.01, seed) - u
+    assert eps.std() == pytest.approx(0.01 * rms, rel=0.02)  # 13,000 draws: 5 sigma is 3%
+    assert abs(eps.mean()) < 5 * 0.01 * rms / np.sqrt(eps.size)
+    # levels share the one draw: the noise scales exactly with the level
+    np.testing.assert_allclose(noisy_targets(u, 1e-4, seed) - u, eps / 100, rtol=0, atol=1e-16)
+    np.testing.assert_allclose(eps, 0.01 * rms * noise_draw(seed, u.shape), rtol=0, atol=1e-16)
+    assert noisy_targets(u, 0.0, seed) is u  # level 0: the exact targets, bit for bit
+    # the first rows of a larger draw are the draw of fewer rows (nested subsets)
+    np.testing.assert_array_equal(noise_draw(seed, (200, 65))[:10], noise_draw(seed, (10, 65)))
+    with pytest.raises(ValueError, match="noise level"):
+        noisy_targets(u, -1e-3, seed)
+
+
+def test_datasets_hold_exact_data_and_the_noise_seed():
+    from greenbench.seeding import derive_seed
+
+    ds = generate(DataSpec("poisson1d", "sin2", 16, 20))
+    assert "noise" not in ds.attrs
+    assert ds.attrs["noise_seed"] == derive_seed(0, "poisson1d", "sin2", 16, "noise")
 
 
 def test_attributes_are_complete(monkeypatch):
@@ -169,7 +189,6 @@ def test_bad_source_date_epoch_is_named(monkeypatch):
     ("k", 0.0, "k must be > 0"),
     ("distribution", "cauchy", "distribution 'cauchy'"),
     ("scale", -1.0, "scale must be > 0"),
-    ("noise", -0.1, "noise must be >= 0"),
     ("fem_mass", "diag", "mass matrix 'diag'"),
 ])
 def test_bad_spec_is_named(field, value, needle):

@@ -48,7 +48,7 @@ def spec(space: str, config=CONFIG, **kw) -> DataSpec:
     c = config
     fields = dict(pde=c["pde"], space=space, N=N, n_samples=c["n_samples"], master_seed=c["seed"],
                   k=c["k"], distribution=c["coefficients"]["distribution"],
-                  scale=c["coefficients"]["scale"], noise=c["noise"],
+                  scale=c["coefficients"]["scale"],
                   test_fraction=c["test_fraction"], fem_mass=c["fem_mass"])
     return DataSpec(**{**fields, **kw})
 

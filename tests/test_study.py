@@ -21,7 +21,7 @@ from greenbench.study import PARAMETER_CLASSES, Study
 ROOT = Path(__file__).resolve().parents[1]
 
 EXAMPLE = dict(pde="poisson1d", space="sin2", res=32, model="mlp", seed=1, n_train=8,
-               name="scorecard")
+               name="scorecard", noise=1e-4)
 
 
 # ---- greenbench.paths ----
@@ -41,15 +41,17 @@ def test_every_path_roundtrips_through_its_parser(kind):
 def test_functions_fill_the_templates_and_leave_wildcards():
     assert paths.dataset() == "data/{pde}/{space}/N{res}.h5"
     assert paths.dataset("poisson1d", "fem", 64) == "data/poisson1d/fem/N64.h5"
-    assert paths.train_metrics() == "results/{pde}/train/{model}/N{res}/metrics.nc"
+    assert paths.train_metrics() == "results/{pde}/train/noise{noise}/{model}/N{res}/metrics.nc"
     assert paths.greens_fields(res=16) == "results/{pde}/greens/N16.nc"
     assert paths.figure("poisson1d", "bounds") == "results/poisson1d/figures/bounds.png"
-    metrics = paths.train_metrics("poisson1d", "mlp", 32)
-    member = paths.member("poisson1d", "mlp", 32, "sin2", 1)
+    metrics = paths.train_metrics("poisson1d", "mlp", 32, noise=0)
+    member = paths.member("poisson1d", "mlp", 32, "sin2", 1, noise=0.0)
+    assert member == "results/poisson1d/train/noise0/mlp/N32/sin2/seed1.pt"
     assert paths.member_beside(metrics, "sin2", 1) == Path(member)
-    assert paths.member_in(paths.train_dir("poisson1d", "mlp", 32), "sin2", 1) == Path(member)
+    assert paths.member_in(paths.train_dir("poisson1d", "mlp", 32, noise=0), "sin2",
+                           1) == Path(member)
     assert paths.parse("member", member) == dict(pde="poisson1d", model="mlp", res=32,
-                                                 space="sin2", seed=1)
+                                                 space="sin2", seed=1, noise=0.0)
     with pytest.raises(ValueError, match="no wildcard"):
         paths.fill("crossval", model="mlp")
     assert re.fullmatch(paths.alternatives(["a.b", "c"]), "a.b")
@@ -95,7 +97,7 @@ def test_study_of_the_default_config():
     assert study.analysis.config_hash == study.config_hash
     assert study.analysis.quantity_space == "sin4" and study.analysis.quantity_N == 16
     assert len(study.training_targets()) == len(names) * 3
-    assert study.training_targets()[0] == "results/poisson1d/train/fd/N16/metrics.nc"
+    assert study.training_targets()[0] == "results/poisson1d/train/noise0/fd/N16/metrics.nc"
     assert len(study.evaluations()) == 6 * 3 and len(study.datasets()) == 25 * 3
     assert study.dataset_map()[32]["fem"] == "data/poisson1d/fem/N32.h5"
     assert study.results()["greens_fields"] == "results/poisson1d/greens/N64.nc"
@@ -117,10 +119,11 @@ def test_study_of_a_tiny_config(monkeypatch):
     assert study.models_of_class("linear") == ["a"] and study.first_of_class("fd") is None
     assert study.parameter_entries() == {"p": cfg["models"]["p"]}
     assert study.model_metrics(None) == []
-    assert study.evaluations(["a"]) == ["results/poisson1d/evaluate/a/N8.nc",
-                                        "results/poisson1d/evaluate/a/N32.nc"]
+    assert study.evaluations(["a"]) == ["results/poisson1d/evaluate/noise0/a/N8.nc",
+                                        "results/poisson1d/evaluate/noise0/a/N32.nc"]
     p = study.train_params("a", "8")
-    assert p["out_dir"] == paths.train_dir("poisson1d", "a", 8) and p["N"] == 8
+    assert p["out_dir"] == paths.train_dir("poisson1d", "a", 8, noise=0) and p["N"] == 8
+    assert p["noise"] == 0.0
     assert p["datasets"] == study.dataset_map()[8] and p["data_hash"] == study.data_hash
     spec = study.data_spec("sin2", "32")
     assert spec["N"] == 32 and spec["master_seed"] == cfg["seed"] and spec["k"] == cfg["k"]
@@ -158,6 +161,8 @@ def test_analysis_config_defaults_are_the_schemas():
     for name, key in ANALYSIS_KEYS.items():
         want = schema_default(key)
         want = tuple(want) if isinstance(want, list) else want
+        if name == "noise":  # a number is one level: the levels are a sorted tuple
+            want = (float(want),)
         assert fields[name].default == want, (name, key)
     # a field with a default that is no schema default must say why: only "not checked"/derived
     free = {n for n, f in fields.items() if f.default is not dataclasses.MISSING
@@ -211,3 +216,30 @@ def test_cheap_fit_is_a_closed_form_fit_or_fd():
     assert not cheap_fit({"class": "linear", "train": {"optimizer": "gd", "steps": 40}})
     assert not cheap_fit({"class": "mlp", "train": {"optimizer": "adam"}})
     assert not cheap_fit({"class": "pinn", "train": {}})
+
+
+def test_noise_levels_are_an_axis_of_training_and_evaluation():
+    """Operator models are trained and evaluated at every level, parameter learners at the
+    lowest; the path carries the level, written reproducibly and parsed back exactly."""
+    cfg = validate_config({"spaces": {"sin": [1]}, "resolutions": [8], "noise": [1e-4, 0],
+                           "models": {"lin": {"class": "linear"}, "fd": {"class": "fd"}}})
+    study = Study.from_config(cfg)
+    assert cfg["noise"] == [0.0, 1e-4] and study.noise == (0.0, 1e-4)
+    assert study.noise_min == 0.0 and study.analysis.noise == (0.0, 1e-4)
+    assert set(study.training_targets()) == {
+        "results/poisson1d/train/noise0/lin/N8/metrics.nc",
+        "results/poisson1d/train/noise0.0001/lin/N8/metrics.nc",
+        "results/poisson1d/train/noise0/fd/N8/metrics.nc"}
+    assert study.evaluations() == ["results/poisson1d/evaluate/noise0/lin/N8.nc",
+                                   "results/poisson1d/evaluate/noise0.0001/lin/N8.nc"]
+    assert study.train_params("lin", 8, "0.0001")["noise"] == 1e-4
+    # the datasets do not depend on the levels: another level regenerates nothing
+    other = Study.from_config({**cfg, "noise": [0.0, 1e-8]})
+    assert other.data_hash == study.data_hash and other.config_hash != study.config_hash
+    for level in (0, 1e-8, 1e-4, 0.5, 3.0, 1.25e-7):
+        label = paths.noise_label(level)
+        assert paths.noise_level(label) == level and paths.noise_label(float(label)) == label
+    with pytest.raises(ValueError, match="not written canonically"):
+        paths.noise_level("1e-4")
+    with pytest.raises(ValueError, match="noise level"):
+        paths.noise_label(-1.0)

@@ -143,7 +143,7 @@ def _coerce(value: object, schema: object) -> object:
         text = value.strip()
         if kind == "integer" and _INT_TEXT.fullmatch(text):
             return int(text)
-        if kind == "number":
+        if kind == "number" or (isinstance(kind, list) and "number" in kind):
             try:
                 number = float(text)
             except ValueError:
@@ -237,7 +237,29 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
     if errors:
         raise ConfigError("invalid config:\n  " + "\n  ".join(msg for _, msg in errors))
     _semantic_checks(cfg)
+    cfg["noise"] = noise_levels(cfg["noise"])
     return cfg
+
+
+def noise_levels(value: object) -> list[float]:
+    """The config key ``noise`` (a number or a list of levels) as the sorted list of distinct
+    float levels the study runs; raise :class:`ConfigError` naming the key for a negative,
+    non-finite or repeated level (the schema catches these first in a whole config)."""
+    items = value if isinstance(value, list | tuple) else [value]
+    levels = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, int | float) \
+                or not math.isfinite(item) or item < 0:
+            raise ConfigError(f"config key noise: {item!r} is not a level; allowed: a finite "
+                              f"number >= 0, or a list of them")
+        levels.append(float(item))
+    if not levels:
+        raise ConfigError("config key noise: no level; allowed: a finite number >= 0, or a "
+                          "non-empty list of them")
+    if len(set(levels)) != len(levels):
+        raise ConfigError(f"config key noise: repeated level in {items}; allowed: distinct "
+                          f"levels")
+    return sorted(levels)
 
 
 def pde_names(value: object) -> list[str]:

@@ -19,7 +19,7 @@ PathLike = str | os.PathLike
 
 # The training folder of one (model, N), and a member's file inside it: composed below so that
 # ``member`` and :func:`member_in` cannot disagree.
-_TRAIN_DIR = "results/{pde}/train/{model}/N{res}"
+_TRAIN_DIR = "results/{pde}/train/noise{noise}/{model}/N{res}"
 _QUANTITY_DIR = "results/{pde}/train_quantity/{model}/N{res}"
 _MEMBER = "{space}/seed{seed}.pt"
 _SUBSET_MEMBER = "{space}/n{n_train}/seed{seed}.pt"
@@ -33,7 +33,7 @@ TEMPLATES: dict[str, str] = {
     "quantity_train_dir": _QUANTITY_DIR,
     "quantity_train_metrics": f"{_QUANTITY_DIR}/metrics.nc",
     "quantity_member": f"{_QUANTITY_DIR}/{_SUBSET_MEMBER}",
-    "evaluation": "results/{pde}/evaluate/{model}/N{res}.nc",
+    "evaluation": "results/{pde}/evaluate/noise{noise}/{model}/N{res}.nc",
     "results_dir": "results/{pde}",
     "crossval": "results/{pde}/crossval.nc",
     "bounds": "results/{pde}/bounds.nc",
@@ -46,18 +46,49 @@ TEMPLATES: dict[str, str] = {
     "figure": "results/{pde}/figures/{name}.png",
     "report": "results/report.html",
 }
-"""Kind of file -> template; ``{res}`` is the resolution N, ``{seed}`` a training seed."""
+"""Kind of file -> template; ``{res}`` is the resolution N, ``{seed}`` a training seed,
+``{noise}`` a noise level of the training targets (:func:`noise_label`)."""
 
-WILDCARD_PATTERNS: dict[str, str] = {"res": r"[0-9]+", "seed": r"[0-9]+", "n_train": r"[0-9]+"}
+WILDCARD_PATTERNS: dict[str, str] = {"res": r"[0-9]+", "seed": r"[0-9]+", "n_train": r"[0-9]+",
+                                     "noise": r"[0-9][0-9.e+-]*"}
 """Regular expression of a wildcard where it is narrower than one path component."""
 
-_INT_WILDCARDS = frozenset(WILDCARD_PATTERNS)
+_INT_WILDCARDS = frozenset({"res", "seed", "n_train"})
+
+
+def noise_label(level: object) -> str:
+    """A noise level as it appears in a path: ``0`` for exact data, else Python's shortest
+    round-trip ``repr`` of the float (``1e-08``, ``0.0001``, ``0.5``), so the same level
+    always gives the same folder and :func:`noise_level` inverts it exactly. A wildcard
+    (``{noise}``) passes through."""
+    if isinstance(level, str) and _FIELD.fullmatch(level):
+        return level
+    value = float(level)  # type: ignore[arg-type]
+    if not (value >= 0 and value != float("inf")):
+        raise ValueError(f"noise level must be a finite number >= 0, got {level!r}")
+    return "0" if value == 0 else repr(value)
+
+
+def noise_level(label: str) -> float:
+    """The level of a path's ``noise{label}`` part; ``ValueError`` unless ``label`` is the
+    canonical :func:`noise_label` of its value (``1e-8`` is not; ``1e-08`` is)."""
+    try:
+        value = float(label)
+    except ValueError:
+        raise ValueError(f"noise level {label!r} is not a number") from None
+    if noise_label(value) != label:
+        raise ValueError(f"noise level {label!r} is not written canonically; the path of "
+                         f"level {value!r} says noise{noise_label(value)}")
+    return value
 _FIELD = re.compile(r"\{(\w+)\}")
 
 
 def fill(kind: str, **wildcards: object) -> str:
-    """``TEMPLATES[kind]`` with the given wildcards filled; the others stay ``{name}``."""
+    """``TEMPLATES[kind]`` with the given wildcards filled; the others stay ``{name}``.
+    A ``noise`` level is written by :func:`noise_label`."""
     template = TEMPLATES[kind]
+    if "noise" in wildcards:
+        wildcards["noise"] = noise_label(wildcards["noise"])
     names = set(_FIELD.findall(template))
     unknown = sorted(set(wildcards) - names)
     if unknown:
@@ -79,12 +110,16 @@ _REGEXES: dict[str, re.Pattern[str]] = {kind: _regex(kind) for kind in TEMPLATES
 
 def parse(kind: str, path: PathLike) -> dict[str, str | int]:
     """The wildcards of ``path``, a file of ``kind`` (under any root folder): ``res`` and
-    ``seed`` as int. Raise ``ValueError`` naming the template when it does not follow it."""
+    ``seed`` as int, ``noise`` as float (:func:`noise_level`). Raise ``ValueError`` naming the
+    template when it does not follow it."""
     text = Path(path).as_posix()
     m = _REGEXES[kind].search(text)
     if m is None:
         raise ValueError(f"{path} is not a {kind} path ({TEMPLATES[kind]})")
-    return {k: int(v) if k in _INT_WILDCARDS else v for k, v in m.groupdict().items()}
+    out: dict[str, str | int | float] = {}
+    for k, v in m.groupdict().items():
+        out[k] = int(v) if k in _INT_WILDCARDS else noise_level(v) if k == "noise" else v
+    return out  # type: ignore[return-value]
 
 
 def alternatives(names: object) -> str:
@@ -99,21 +134,26 @@ def dataset(pde: object = "{pde}", space: object = "{space}", res: object = "{re
     return fill("dataset", pde=pde, space=space, res=res)
 
 
-def train_dir(pde: object = "{pde}", model: object = "{model}", res: object = "{res}") -> str:
-    """``results/{pde}/train/{model}/N{res}``: the training outputs of one (model, N)."""
-    return fill("train_dir", pde=pde, model=model, res=res)
+def train_dir(pde: object = "{pde}", model: object = "{model}", res: object = "{res}", *,
+              noise: object = "{noise}") -> str:
+    """``results/{pde}/train/noise{noise}/{model}/N{res}``: the training outputs of one
+    (model, N) at one noise level of the training targets."""
+    return fill("train_dir", pde=pde, model=model, res=res, noise=noise)
 
 
 def train_metrics(pde: object = "{pde}", model: object = "{model}",
-                  res: object = "{res}") -> str:
-    """``results/{pde}/train/{model}/N{res}/metrics.nc``: written last by the training job."""
-    return fill("train_metrics", pde=pde, model=model, res=res)
+                  res: object = "{res}", *, noise: object = "{noise}") -> str:
+    """``results/{pde}/train/noise{noise}/{model}/N{res}/metrics.nc``: written last by the
+    training job."""
+    return fill("train_metrics", pde=pde, model=model, res=res, noise=noise)
 
 
 def member(pde: object = "{pde}", model: object = "{model}", res: object = "{res}",
-           space: object = "{space}", seed: object = "{seed}") -> str:
-    """``results/{pde}/train/{model}/N{res}/{space}/seed{seed}.pt``: one trained member."""
-    return fill("member", pde=pde, model=model, res=res, space=space, seed=seed)
+           space: object = "{space}", seed: object = "{seed}", *,
+           noise: object = "{noise}") -> str:
+    """``results/{pde}/train/noise{noise}/{model}/N{res}/{space}/seed{seed}.pt``: one trained
+    member."""
+    return fill("member", pde=pde, model=model, res=res, space=space, seed=seed, noise=noise)
 
 
 def member_in(train_dir_path: PathLike, space: str, seed: int,
@@ -145,9 +185,11 @@ def quantity_train_metrics(pde: object = "{pde}", model: object = "{model}",
     return fill("quantity_train_metrics", pde=pde, model=model, res=res)
 
 
-def checkpoints(pde: object = "{pde}", model: object = "{model}", res: object = "{res}") -> str:
-    """``results/{pde}/train/{model}/N{res}/checkpoints``: resumable task checkpoints."""
-    return fill("checkpoints", pde=pde, model=model, res=res)
+def checkpoints(pde: object = "{pde}", model: object = "{model}", res: object = "{res}", *,
+                noise: object = "{noise}") -> str:
+    """``results/{pde}/train/noise{noise}/{model}/N{res}/checkpoints``: resumable task
+    checkpoints."""
+    return fill("checkpoints", pde=pde, model=model, res=res, noise=noise)
 
 
 def checkpoints_in(train_dir_path: PathLike) -> Path:
@@ -155,9 +197,11 @@ def checkpoints_in(train_dir_path: PathLike) -> Path:
     return Path(train_dir_path) / Path(TEMPLATES["checkpoints"]).name
 
 
-def evaluation(pde: object = "{pde}", model: object = "{model}", res: object = "{res}") -> str:
-    """``results/{pde}/evaluate/{model}/N{res}.nc``: one trained model evaluated at one N."""
-    return fill("evaluation", pde=pde, model=model, res=res)
+def evaluation(pde: object = "{pde}", model: object = "{model}", res: object = "{res}", *,
+               noise: object = "{noise}") -> str:
+    """``results/{pde}/evaluate/noise{noise}/{model}/N{res}.nc``: one model trained at one
+    noise level, evaluated at one N (on the exact test data)."""
+    return fill("evaluation", pde=pde, model=model, res=res, noise=noise)
 
 
 def results_dir(pde: object = "{pde}") -> str:

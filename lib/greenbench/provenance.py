@@ -66,9 +66,10 @@ def dataset_provenance(config_hash_value: str = "") -> dict[str, str]:
             if key in DATASET_PROVENANCE_KEYS}
 
 # The study config keys that determine the datasets (and nothing else): another model or
-# analysis option must not regenerate (and so retrain) anything.
+# analysis option must not regenerate (and so retrain) anything. Not ``noise``: the datasets
+# hold exact data and the seed of their noise stream; a noise level is a training-time axis.
 DATA_KEYS: tuple[str, ...] = (
-    "pde", "k", "seed", "n_samples", "test_fraction", "coefficients", "noise", "fem_mass",
+    "pde", "k", "seed", "n_samples", "test_fraction", "coefficients", "fem_mass",
 )
 
 

@@ -108,6 +108,8 @@ COORDS: dict[str, Var] = {
     "sample_size": Var(("sample_size",), "int", _D, "number of training samples"),
     "family": Var(("family",), "str", None, "function-space family (poly, cos, sin)"),
     "category": Var(("category",), "str", None, "category of (train, test) cells"),
+    "noise": Var(("noise",), "float", _D,
+                 "noise level of the training targets (relative to the RMS of u)"),
 }
 
 
@@ -137,8 +139,25 @@ _CROSSVAL_PART = {
                          "mean square of u over the test split"),
 }
 _SCORE = ("model", "resolution", "metric")
+_N6 = ("noise",) + M5
+_N5 = ("noise",) + M4
 CROSSVAL = {
     **_CROSSVAL_PART,
+    # the noise axis (optional: a results file from before it existed has none)
+    "noise_mse": Var(_N6, "float", _D, "test mean squared error at each noise level",
+                     required=False),
+    "noise_rel_l2": Var(_N6, "float", _D, "test relative L2 error at each noise level",
+                        required=False),
+    "noise_train_mse": Var(_N5, "float", _D, "training mean squared error at each noise level",
+                           required=False),
+    "noise_missing": Var(_N5, "bool", _D, "member absent at the noise level", required=False),
+    "noise_diverged": Var(_N5, "bool", _D, "member diverged at the noise level",
+                          required=False),
+    "noise_in_span_mse": Var(("noise", "model", "resolution"), "float", _D,
+                             "median test MSE over the in-span cells (the error floor)",
+                             required=False),
+    "noise_out_of_span_mse": Var(("noise", "model", "resolution"), "float", _D,
+                                 "median test MSE over the out-of-span cells", required=False),
     "scorecard": Var(_SCORE, "float", _D, "scorecard value (geometric-mean MSE or fraction)"),
     "scorecard_cells": Var(_SCORE, "int", _D, "cells that entered the scorecard value"),
     "scorecard_missing": Var(_SCORE, "int", _D, "missing cells of the category"),
@@ -191,6 +210,25 @@ BOUNDS = {
                          "expected mean square of u of the test space"),
     "w_star_rel_error": Var(("train_space", "resolution", "seed"), "float", _D,
                             "relative Frobenius distance of the trained W to W*"),
+    # Thm 3.2 with noise (optional: a results file from before the noise axis has none)
+    "noise_predicted_mse": Var(("noise",) + TTR, "float", _D,
+                               "Thm 3.2 test MSE of W* fitted to the noisy training targets",
+                               required=False),
+    "noise_predicted_mse_std": Var(("noise",) + TTR, "float", _D,
+                                   "standard deviation of one test sample's MSE (noisy W*)",
+                                   required=False),
+    "noise_expected_excess_mse": Var(("noise",) + TTR, "float", _D,
+                                     "expected extra test MSE from the noise (over its draws)",
+                                     required=False),
+    "noise_sigma": Var(("noise", "train_space", "resolution"), "float", _D,
+                       "absolute noise standard deviation of the training targets",
+                       required=False),
+    "noise_measured_mse": Var(("noise",) + TTRS, "float", _D,
+                              "measured test MSE of the linear model at each noise level",
+                              required=False),
+    "noise_measured_z": Var(("noise",) + TTRS, "float", _D,
+                            "measured minus noise_predicted_mse in standard errors",
+                            required=False),
 }
 _QTR, _Q2 = ("q", "train_space", "resolution"), ("q", "train_space")
 CONVERGENCE = {
@@ -316,13 +354,13 @@ for _c in _MORE_COEFFICIENTS:
     })
 
 _METRICS_ATTRS = ("model", "class", "kind", "N", "k", "optimizer", "dtype", "params", "train",
-                  "entry")
+                  "entry", "noise")
 _QUANTITY_ATTRS = ("quantity_train_space", "quantity_resolution", "quantity_dropped_sizes")
-_TRAIN = r"(^|/)train/[^/]+/N[0-9]+/metrics\.nc$"
-_METRICS_DOC = "train/{model}/N{res}/metrics.nc: every model"
+_TRAIN = r"(^|/)train/noise[^/]+/[^/]+/N[0-9]+/metrics\.nc$"
+_METRICS_DOC = "train/noise{noise}/{model}/N{res}/metrics.nc: every model"
 
 KINDS: dict[str, FileKind] = {k.name: k for k in (
-    FileKind("metrics", "results/{pde}/train/{model}/N{res}/metrics.nc", _TRAIN,
+    FileKind("metrics", "results/{pde}/train/noise{noise}/{model}/N{res}/metrics.nc", _TRAIN,
              (_METRICS_DOC,), METRICS,
              _coords("train_space", "seed", "step"), _METRICS_ATTRS, family="metrics"),
     FileKind("metrics_quantity", "results/{pde}/train_quantity/{model}/N{res}/metrics.nc",
@@ -330,19 +368,23 @@ KINDS: dict[str, FileKind] = {k.name: k for k in (
              ("train_quantity/{model}/N{res}/metrics.nc",), METRICS_QUANTITY,
              _coords("sample_size", "train_space", "seed", "step"), _METRICS_ATTRS,
              family="metrics"),
-    FileKind("metrics_fd", "results/{pde}/train/{fd model}/N{res}/metrics.nc", _TRAIN,
-             (_METRICS_DOC, "train/{model}/N{res}/metrics.nc: fd"), METRICS_FD,
+    FileKind("metrics_fd", "results/{pde}/train/noise{noise}/{fd model}/N{res}/metrics.nc",
+             _TRAIN, (_METRICS_DOC, "train/noise{noise}/{model}/N{res}/metrics.nc: fd"),
+             METRICS_FD,
              _coords("train_space", "seed", "step", "q"), _METRICS_ATTRS, family="metrics"),
-    FileKind("metrics_pinn", "results/{pde}/train/{pinn model}/N{res}/metrics.nc", _TRAIN,
-             (_METRICS_DOC, "train/{model}/N{res}/metrics.nc: pinn"), METRICS_PINN,
+    FileKind("metrics_pinn", "results/{pde}/train/noise{noise}/{pinn model}/N{res}/metrics.nc",
+             _TRAIN, (_METRICS_DOC, "train/noise{noise}/{model}/N{res}/metrics.nc: pinn"),
+             METRICS_PINN,
              _coords("train_space", "seed", "step"), _METRICS_ATTRS, family="metrics"),
-    FileKind("evaluate", "results/{pde}/evaluate/{model}/N{res}.nc",
-             r"(^|/)evaluate/[^/]+/N[0-9]+\.nc$", ("evaluate/{model}/N{res}.nc (intermediate)",),
+    FileKind("evaluate", "results/{pde}/evaluate/noise{noise}/{model}/N{res}.nc",
+             r"(^|/)evaluate/noise[^/]+/[^/]+/N[0-9]+\.nc$",
+             ("evaluate/noise{noise}/{model}/N{res}.nc (intermediate)",),
              EVALUATE, _coords("model", "train_space", "test_space", "resolution", "seed", "x",
-                               "source"), ("impulse_amplitude", "n_test")),
+                               "source"), ("impulse_amplitude", "n_test", "noise")),
     FileKind("crossval", "results/{pde}/crossval.nc", r"(^|/)crossval\.nc$", ("crossval.nc",),
              CROSSVAL, _coords("model", "train_space", "test_space", "resolution", "seed",
-                               "metric"), ("k", "scorecard_factor", "scorecard_floor")),
+                               "metric", optional=("noise",)),
+             ("k", "scorecard_factor", "scorecard_floor")),
     FileKind("greens", "results/{pde}/greens.nc", r"(^|/)greens\.nc$", ("greens.nc",), GREENS,
              _coords("model", "train_space", "resolution", "seed", "offset"),
              ("k", "fem_mass", "impulse_amplitude", "max_cond")),
@@ -350,7 +392,7 @@ KINDS: dict[str, FileKind] = {k.name: k for k in (
              ("greens/N{res}.nc",), GREENS_FIELDS,
              _coords("model", "train_space", "seed", "x", "s"), ("N", "k", "impulse_amplitude")),
     FileKind("bounds", "results/{pde}/bounds.nc", r"(^|/)bounds\.nc$", ("bounds.nc",), BOUNDS,
-             _coords("train_space", "test_space", "resolution", "seed"),
+             _coords("train_space", "test_space", "resolution", "seed", optional=("noise",)),
              ("k", "linear_model", "n_test", "rank_tol", "init", "fem_mass")),
     FileKind("quantity", "results/{pde}/quantity.nc", r"(^|/)quantity\.nc$", ("quantity.nc",),
              QUANTITY, _coords("quantity_model", "sample_size", "test_space", "seed"),

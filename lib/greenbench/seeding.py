@@ -41,3 +41,16 @@ def dataset_seed(master: int, pde: str, space: str, N: int) -> int:
     """The ``seed`` attribute of a dataset: :func:`derive_seed` of its
     :func:`dataset_seed_names`."""
     return derive_seed(master, *dataset_seed_names(pde, space, N))
+
+
+def noise_seed_names(pde: str, space: str, N: int) -> tuple[object, ...]:
+    """The names of a dataset's measurement-noise stream: ``(pde, space, N, "noise")`` for every
+    space (noise lives on the nodes of one grid, so it depends on ``N`` even where the functions
+    do not)."""
+    return (pde, space, int(N), "noise")
+
+
+def noise_seed(master: int, pde: str, space: str, N: int) -> int:
+    """The ``noise_seed`` attribute of a dataset: :func:`derive_seed` of
+    :func:`noise_seed_names`."""
+    return derive_seed(master, *noise_seed_names(pde, space, N))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import xarray as xr
 
 from greenbench import paths
+from greenbench.config import noise_levels
 from greenbench.provenance import DATA_KEYS, data_hash, study_hash
 from greenbench.spaces import space_names
 
@@ -140,8 +141,21 @@ class Study:
         return float(self.data["k"])
 
     @property
-    def noise(self) -> float:
-        return float(self.data["noise"])
+    def noise(self) -> tuple[float, ...]:
+        """The noise levels of the training targets, sorted (config key ``noise``): an axis of
+        training and evaluation (operator models at every level, parameter learners at the
+        lowest only; nothing reads them at another)."""
+        return tuple(noise_levels(self.config["noise"]))
+
+    @property
+    def noise_min(self) -> float:
+        """The lowest noise level: what every analysis that does not concern noise reads."""
+        return self.noise[0]
+
+    def levels_of(self, model: str) -> tuple[float, ...]:
+        """The noise levels ``model`` is trained at: every level for an operator model, the
+        lowest for a parameter learner (fd, pinn: analysed at the lowest level only)."""
+        return self.noise if self.kind(model) == "operator" else (self.noise_min,)
 
     @property
     def fem_mass(self) -> str:
@@ -223,24 +237,36 @@ class Study:
         """``{N: {space: path}}`` of every dataset."""
         return {n: {s: self.dataset(s, n) for s in self.spaces} for n in self.resolutions}
 
-    def train_metrics(self, model: str, res: int | str) -> str:
-        return paths.train_metrics(self.pde, model, res)
+    def train_metrics(self, model: str, res: int | str, noise: float | str | None = None
+                      ) -> str:
+        """Training ``metrics.nc`` of (model, N) at noise level ``noise`` (default: lowest)."""
+        return paths.train_metrics(self.pde, model, res,
+                                   noise=self.noise_min if noise is None else noise)
 
     def training_targets(self) -> list[str]:
-        """One training ``metrics.nc`` per (enabled model, resolution)."""
-        return [self.train_metrics(m, n) for m in self.models for n in self.resolutions]
+        """One training ``metrics.nc`` per (enabled model, resolution, its noise levels:
+        :meth:`levels_of`)."""
+        return [self.train_metrics(m, n, s) for m in self.models
+                for s in self.levels_of(m) for n in self.resolutions]
 
-    def model_metrics(self, model: str | None) -> list[str]:
-        """Training ``metrics.nc`` of ``model`` at every N ([] for None)."""
-        return [] if model is None else [self.train_metrics(model, n) for n in self.resolutions]
+    def model_metrics(self, model: str | None, noise: float | str | None = None) -> list[str]:
+        """Training ``metrics.nc`` of ``model`` at every N and noise level ``noise`` (default:
+        the lowest) ([] for None)."""
+        return [] if model is None else [self.train_metrics(model, n, noise)
+                                         for n in self.resolutions]
 
-    def evaluation(self, model: str, res: int | str) -> str:
-        return paths.evaluation(self.pde, model, res)
+    def evaluation(self, model: str, res: int | str, noise: float | str | None = None) -> str:
+        return paths.evaluation(self.pde, model, res,
+                                noise=self.noise_min if noise is None else noise)
 
-    def evaluations(self, models: list[str] | None = None) -> list[str]:
-        """Evaluation files of ``models`` (default: every operator model) at every N."""
+    def evaluations(self, models: list[str] | None = None,
+                    noise: list[float] | tuple[float, ...] | None = None) -> list[str]:
+        """Evaluation files of ``models`` (default: every operator model) at every N and every
+        level of ``noise`` (default: every level of the study), level-major."""
         names = self.operator_models if models is None else models
-        return [self.evaluation(m, n) for m in names for n in self.resolutions]
+        levels = self.noise if noise is None else noise
+        return [self.evaluation(m, n, s) for s in levels for m in names
+                for n in self.resolutions]
 
     def figure(self, name: str) -> str:
         return paths.figure(self.pde, name)
@@ -261,18 +287,22 @@ class Study:
         return dict(pde=self.pde, space=space, N=int(res), n_samples=d["n_samples"],
                     master_seed=d["seed"], k=d["k"],
                     distribution=d["coefficients"]["distribution"],
-                    scale=d["coefficients"]["scale"], noise=d["noise"],
+                    scale=d["coefficients"]["scale"],
                     test_fraction=d["test_fraction"], fem_mass=d["fem_mass"],
                     **({"coefficients": extra} if extra else {}))
 
-    def train_params(self, model: str, res: int | str) -> dict[str, Any]:
-        """What determines the trained members of one (model, N): a change retrains them."""
+    def train_params(self, model: str, res: int | str, noise: float | str | None = None
+                     ) -> dict[str, Any]:
+        """What determines the trained members of one (model, N, noise level; default the
+        lowest): a change retrains them."""
         N = int(res)
+        level = self.noise_min if noise is None else paths.noise_level(paths.noise_label(noise))
         return dict(model=model, entry=self.config["models"][model], pde=self.pde, N=N,
                     spaces=list(self.spaces), seeds=list(self.config["train_seeds"]),
                     master_seed=self.master_seed, data_hash=self.data_hash,
+                    noise=float(level),
                     datasets={s: self.dataset(s, N) for s in self.spaces},
-                    out_dir=paths.train_dir(self.pde, model, N))
+                    out_dir=paths.train_dir(self.pde, model, N, noise=level))
 
     # ---- checks ----
 

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "coefficient_fourth_moment", "training_span", "w_star", "expected_mse", "mse_std",
+    "noise_excess_mse",
     "projection_bound", "out_of_span_fraction", "rel_frobenius", "basis_derivative",
     "fd_lstsq_weights", "fd_lstsq_weight", "fd_leading_bias",
 ]
@@ -127,6 +128,42 @@ def expected_mse(W: np.ndarray, B: np.ndarray, S: np.ndarray, var: float,
     E = np.asarray(W) @ np.asarray(B) - np.asarray(S)
     n_nodes = np.asarray(B).shape[0]
     return float(var * np.sum(E * E) / n_nodes + noise**2)
+
+
+def noise_excess_mse(F: np.ndarray, B: np.ndarray, sigma: float, var: float,
+                     rank_tol: float) -> float:
+    """Thm 3.2 with noisy targets: the expected extra test MSE of the linear model trained
+    from ``W0 = 0`` on ``Y + E``, ``E`` i.i.d. ``N(0, sigma^2)`` on the ``N - 1`` interior
+    nodes (docs/decisions.md, "Measurement noise").
+
+    The fit is linear in the targets, ``W* = (Y + E)^T (F^T)^+_r``, so the noise adds
+    ``E^T (F^T)^+_r`` to ``W*`` and ``E^T (F^T)^+_r f`` to each prediction. Its cross term
+    with the noise-free error has mean zero over ``E``, and ``E_E ||E^T v||^2 =
+    (N - 1) sigma^2 ||v||^2``; over test forcings ``f = B c`` (i.i.d. coefficients of
+    variance ``var``), per node of the ``N + 1``:
+
+        E[MSE] - E[MSE]_{sigma=0} = sigma^2 (N - 1) var ||(F^T)^+_r B||_F^2 / (N + 1).
+
+    ``(F^T)^+_r = P_r diag(1/s_r) V_r^T`` from the SVD ``F = P diag(s) V^T`` truncated as in
+    :func:`w_star`, so ``||(F^T)^+_r B||_F = ||diag(1/s_r) V_r^T B||_F``: small singular
+    values of the training forcings amplify the noise, and a test space outside the span
+    adds nothing beyond its noise-free error (``V_r^T B`` sees only its in-span part).
+
+    Parameters
+    ----------
+    F : (n_train, N+1) array
+        Training forcings.
+    B : (N+1, m) array
+        Basis of the test space.
+    sigma : float
+        Absolute standard deviation of the target noise.
+    """
+    F = np.atleast_2d(np.asarray(F, dtype=np.float64))
+    _, s, vt = np.linalg.svd(F, full_matrices=False)
+    r = int(np.sum(s > rank_tol * s[0])) if s.size and s[0] > 0 else 0
+    C = (vt[:r] @ np.asarray(B, dtype=np.float64)) / s[:r, None]
+    n_nodes = F.shape[1]
+    return float(sigma**2 * (n_nodes - 2) * var * np.sum(C * C) / n_nodes)
 
 
 def mse_std(W: np.ndarray, B: np.ndarray, S: np.ndarray, var: float, mu4: float) -> float:

@@ -23,11 +23,12 @@ rule evaluate_model:
     output:
         [paths.evaluation(res=n) for n in RESOLUTIONS],
     log:
-        "logs/{pde}/analysis/evaluate/{model}.log",
+        "logs/{pde}/analysis/evaluate/noise{noise}/{model}.log",
     benchmark:
-        "logs/{pde}/analysis/evaluate/{model}.benchmark.tsv"
+        "logs/{pde}/analysis/evaluate/noise{noise}/{model}.benchmark.tsv"
     wildcard_constraints:
         model=paths.alternatives(STUDY.operator_models),
+        noise=paths.alternatives(NOISE_LABELS),
     conda:
         "../envs/greenbench.yaml"
     threads: 1
@@ -63,7 +64,7 @@ rule crossval:
 
 rule greens:
     input:
-        evaluations=STUDY.evaluations(),
+        evaluations=STUDY.evaluations(noise=[STUDY.noise_min]),
     output:
         greens=paths.greens(),
         fields=[paths.greens_fields(res=n) for n in RESOLUTIONS],

@@ -18,6 +18,8 @@ CONFIG_HASH = STUDY.config_hash
 # The datasets depend on the data keys only (greenbench.provenance.DATA_KEYS): another model or
 # analysis option must not regenerate (and so retrain) anything.
 DATA_HASH = STUDY.data_hash
+# The noise levels of the training targets as they appear in paths (noise{label}).
+NOISE_LABELS = [paths.noise_label(s) for s in STUDY.noise]
 
 
 def dataset_path(space, res, pde=PDE):
@@ -46,8 +48,9 @@ def dataset_map():
 
 
 def model_metrics(wildcards):
-    """The training metrics.nc of one model at every N (its evaluation job's inputs)."""
-    return STUDY.model_metrics(wildcards.model)
+    """The training metrics.nc of one model at every N and the job's noise level (its
+    evaluation job's inputs)."""
+    return STUDY.model_metrics(wildcards.model, wildcards.noise)
 
 
 def quantity_resolution():
@@ -65,7 +68,7 @@ def parameter_metrics(cls):
 
 def linear_evaluations():
     model = STUDY.first_of_class("linear")
-    return [] if model is None else STUDY.evaluations([model])
+    return [] if model is None else STUDY.evaluations([model], noise=[STUDY.noise_min])
 
 
 # ---- training targets (workflow/rules/train.smk) ----
@@ -99,8 +102,9 @@ def train_datasets(wildcards):
 
 
 def train_params(wildcards):
-    """What determines the trained models of one (model, N): a change retrains them."""
-    return STUDY.train_params(wildcards.model, wildcards.res)
+    """What determines the trained models of one (model, N, noise level): a change retrains
+    them."""
+    return STUDY.train_params(wildcards.model, wildcards.res, wildcards.noise)
 
 
 def train_threads(wildcards):
@@ -156,6 +160,7 @@ def quantity_train_params(wildcards):
         sample_sizes=QUANTITY["sample_sizes"],
         master_seed=config["seed"],
         data_hash=DATA_HASH,
+        noise=STUDY.noise_min,
         datasets={space: dataset_path(space, N, wildcards.pde)},
         out_dir=f"results/{wildcards.pde}/train_quantity/{wildcards.model}/N{N}",
     )

@@ -83,6 +83,20 @@ def check_provenance(ds: xr.Dataset, path: str | os.PathLike, *, data_hash: str 
         raise ResultsMismatch(path, problems, hint=hint)
 
 
+def check_noise(ds: xr.Dataset, path: str | os.PathLike, noise: float,
+                attr: str = "noise") -> None:
+    """Raise :class:`ResultsMismatch` naming ``path`` unless the file records noise level
+    ``noise`` in attribute ``attr`` (a training ``metrics.nc``, an evaluation file)."""
+    have = ds.attrs.get(attr)
+    if have is None:
+        raise ResultsMismatch(path, [f"attribute {attr} missing (expected noise level "
+                                     f"{float(noise)!r}; a file from before greenbench "
+                                     f"recorded it)"])
+    if float(have) != float(noise):
+        raise ResultsMismatch(path, [f"attribute {attr} is {float(have)!r}, expected noise "
+                                     f"level {float(noise)!r}"])
+
+
 def _coord_problem(ds: xr.Dataset, dim: str, expected: Sequence[object], *,
                    may_lack: bool = False, present_only: bool = False) -> str | None:
     """``dim differs: unexpected [...], missing [...] (expected [...])``, or None when the

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from greenbench.config import schema_default
+from greenbench.config import noise_levels, schema_default
 from greenbench.provenance import study_hash
 from greenbench.spaces import parse_space, space_names
 from greenbench.study import PARAMETER_CLASSES, Study, enabled_models
@@ -40,9 +40,13 @@ class AnalysisConfig:
 
     Attributes
     ----------
-    pde, k, master_seed, distribution, scale, noise, fem_mass, n_samples, test_fraction
+    pde, k, master_seed, distribution, scale, fem_mass, n_samples, test_fraction
         The study design (datasets are checked against it; ``n_samples``/``test_fraction``
         ``None``: not checked).
+    noise
+        The noise levels of the training targets, sorted (a number is one level): an axis of
+        the training and evaluation files, ``crossval.nc`` and ``bounds.nc``; every analysis
+        that does not concern noise reads the lowest, :attr:`noise_min`.
     data_hash
         ``provenance.data_hash`` of the study (``""``: not checked): the ``config_hash`` of
         every dataset and the ``data_hash`` of every training ``metrics.nc`` and evaluation
@@ -79,7 +83,7 @@ class AnalysisConfig:
     master_seed: int = _default("seed")
     distribution: str = _default("coefficients.distribution")
     scale: float = _default("coefficients.scale")
-    noise: float = _default("noise")
+    noise: tuple[float, ...] = tuple(noise_levels(schema_default("noise")))
     fem_mass: str = _default("fem_mass")
     n_samples: int | None = None
     test_fraction: float | None = None
@@ -106,6 +110,8 @@ class AnalysisConfig:
         object.__setattr__(self, "coefficients",
                            {str(c): float(v) for c, v in dict(self.coefficients).items()})
         _ = self.operator  # an unknown operator or coefficient fails here, naming it
+        object.__setattr__(self, "noise", tuple(noise_levels(
+            list(self.noise) if isinstance(self.noise, tuple | list) else self.noise)))
         for s in self.spaces:
             parse_space(s)
         if not self.quantity_space:  # the schema default: resolved as analysis_params does
@@ -126,6 +132,12 @@ class AnalysisConfig:
         from greenbench.operators import get_operator
 
         return get_operator(self.pde, k=self.k, **self.coefficients)
+
+    @property
+    def noise_min(self) -> float:
+        """The lowest noise level: the one every analysis that does not concern noise reads
+        (convergence, Green's functions, measures, scorecard, data quantity)."""
+        return self.noise[0]
 
     @property
     def quantity_N(self) -> int:
@@ -149,7 +161,7 @@ class AnalysisConfig:
         the data hash (attribute ``config_hash``)."""
         out: dict[str, object] = dict(
             pde=self.pde, N=int(N), space=space, k=float(self.k), **self.coefficients,
-            distribution=self.distribution, scale=float(self.scale), noise=float(self.noise),
+            distribution=self.distribution, scale=float(self.scale),
             fem_mass=self.fem_mass, master_seed=int(self.master_seed))
         if self.n_samples is not None:
             out["n_samples"] = int(self.n_samples)
@@ -228,7 +240,8 @@ def analysis_params(config: Mapping[str, Any], config_hash: str = "") -> dict[st
         seeds=[int(s) for s in config["train_seeds"]], k=float(config["k"]),
         master_seed=int(config["seed"]),
         distribution=config["coefficients"]["distribution"],
-        scale=float(config["coefficients"]["scale"]), noise=float(config["noise"]),
+        scale=float(config["coefficients"]["scale"]),
+        noise=[float(s) for s in noise_levels(config["noise"])],
         fem_mass=config["fem_mass"], n_samples=int(config["n_samples"]),
         test_fraction=float(config["test_fraction"]), data_hash=data_hash(config),
         rank_tol=float(a["rank_tol"]),

@@ -29,7 +29,12 @@ import xarray as xr
 
 from greenbench import io, paths
 from greenbench.analysis import greens as gr
-from greenbench.analysis.checks import ResultsMismatch, check_provenance, check_results
+from greenbench.analysis.checks import (
+    ResultsMismatch,
+    check_noise,
+    check_provenance,
+    check_results,
+)
 from greenbench.analysis.config import AnalysisConfig
 from greenbench.analysis.crossval import Predictor, TestBank, crossval_part
 from greenbench.analysis.scorecard import scorecard
@@ -75,19 +80,23 @@ def check_metrics_data(metrics: xr.Dataset, path: PathLike,
 
 
 def _module_predictor(path: Path, x: np.ndarray, entry: Mapping, model: str, N: int,
-                      checksum: str, dataset: PathLike, device: str = "cpu") -> Predictor:
+                      checksum: str, dataset: PathLike, device: str = "cpu",
+                      noise: float | None = None) -> Predictor:
     from greenbench import train
 
     module = train.load_trained(path, entry, model=model, N=N, data_checksum=checksum,
-                                full_entry=True, dataset=dataset)
+                                full_entry=True, dataset=dataset, noise=noise)
     module = module.to(train.resolve_device(device))
     return lambda f: train.predict(module, f, x)
 
 
 def evaluate_model(model: str, N: int, metrics_path: PathLike,
                    dataset_paths: Mapping[str, PathLike], cfg: AnalysisConfig,
-                   entry: Mapping) -> xr.Dataset:
-    """Cross-validation and impulse responses of every trained member of ``(model, N)``.
+                   entry: Mapping, noise: float | None = None) -> xr.Dataset:
+    """Cross-validation and impulse responses of every trained member of ``(model, N)`` at
+    noise level ``noise`` of the training targets (default: the lowest, ``cfg.noise_min``),
+    on the exact test data. The level must be the one recorded in ``metrics.nc`` and in
+    every ``.pt`` (attribute / key ``noise``), and it is recorded in the result.
 
     ``entry`` is the config's model entry: the modules are built from it, and the training
     files must have been made from it on the current datasets (``metrics.nc``: ``data_hash``,
@@ -109,6 +118,10 @@ def evaluate_model(model: str, N: int, metrics_path: PathLike,
                                              f"(kind {metrics.attrs.get('kind')!r}); fd and pinn "
                                              f"are analysed in convergence.nc"])
     check_provenance(metrics, metrics_path, data_hash=cfg.data_hash, entry=entry)
+    noise = cfg.noise_min if noise is None else float(noise)
+    if noise not in cfg.noise:
+        raise ValueError(f"noise level {noise!r} is not one of the study's {list(cfg.noise)}")
+    check_noise(metrics, metrics_path, noise)
     bank = load_test_bank(dataset_paths, cfg, N)
     checksums = {s: io.dataset_checksum(dataset_paths[s]) for s in cfg.spaces}
     check_metrics_data(metrics, metrics_path, checksums, dataset_paths)
@@ -119,7 +132,8 @@ def evaluate_model(model: str, N: int, metrics_path: PathLike,
             path = paths.member_beside(metrics_path, space, seed)
             if path.exists():
                 predictors[(space, seed)] = _module_predictor(
-                    path, x, entry, model, N, checksums[space], dataset_paths[space], cfg.device)
+                    path, x, entry, model, N, checksums[space], dataset_paths[space], cfg.device,
+                    noise)
             else:
                 log.warning("%s: no trained member %s; marked missing", model, path)
                 predictors[(space, seed)] = None
@@ -140,7 +154,8 @@ def evaluate_model(model: str, N: int, metrics_path: PathLike,
     part["u_mean_square"] = (("test_space", "resolution"), bank.mean_square()[:, None])
     part = part.assign_coords(x=x[1:-1], source=x)
     part.attrs.update(provenance(cfg.step_hash), pde=cfg.pde, data_hash=cfg.data_hash,
-                      impulse_amplitude=float(cfg.impulse_amplitude), n_test=int(bank.f.shape[0]))
+                      impulse_amplitude=float(cfg.impulse_amplitude), n_test=int(bank.f.shape[0]),
+                      noise=float(noise))
     return part
 
 
@@ -154,57 +169,130 @@ def check_part(part: xr.Dataset, path: PathLike, cfg: AnalysisConfig) -> None:
         raise ResultsMismatch(path, [f"resolution {bad} not in the study's {cfg.resolutions}"])
 
 
-def crossval_dataset(part_paths: Sequence[PathLike], cfg: AnalysisConfig) -> xr.Dataset:
-    """``crossval.nc``: every evaluation file on one grid, plus the scorecard.
+def _part_noise(part: xr.Dataset, path: PathLike, cfg: AnalysisConfig) -> float:
+    """The noise level an evaluation file records; it must be one of the study's levels."""
+    if "noise" not in part.attrs:
+        raise ResultsMismatch(path, ["attribute noise missing (an evaluation file from before "
+                                     "greenbench recorded the noise level)"])
+    level = float(part.attrs["noise"])
+    if level not in cfg.noise:
+        raise ResultsMismatch(path, [f"attribute noise is {level!r}, not one of the study's "
+                                     f"levels {list(cfg.noise)}"])
+    return level
 
-    Models are ordered as the parts come; a (model, N) without a part is all ``missing``."""
-    parts = [(p, io.read_netcdf(p)) for p in part_paths]
-    for p, part in parts:
-        check_part(part, p, cfg)
-    models = list(dict.fromkeys(str(m) for _, part in parts for m in part["model"].values))
+
+def _stack_parts(parts: Sequence[xr.Dataset], models: list[str], cfg: AnalysisConfig
+                 ) -> dict[str, np.ndarray]:
+    """The evaluation files of one noise level on the crossval grid (absent: ``missing``)."""
     res, sp, seeds = list(cfg.resolutions), list(cfg.spaces), list(cfg.seeds)
     nm, nt, nr, ns = len(models), len(sp), len(res), len(seeds)
-    mse = np.full((nm, nt, nt, nr, ns), np.nan)
-    rel = np.full_like(mse, np.nan)
-    tmse = np.full((nm, nt, nr, ns), np.nan)
-    div = np.zeros((nm, nt, nr, ns), dtype=bool)
-    miss = np.ones((nm, nt, nr, ns), dtype=bool)
-    ums = np.full((nt, nr), np.nan)
-    classes = np.array([""] * nm, dtype=object)
-    for _, part in parts:
+    out = dict(mse=np.full((nm, nt, nt, nr, ns), np.nan),
+               rel_l2=np.full((nm, nt, nt, nr, ns), np.nan),
+               train_mse=np.full((nm, nt, nr, ns), np.nan),
+               diverged=np.zeros((nm, nt, nr, ns), dtype=bool),
+               missing=np.ones((nm, nt, nr, ns), dtype=bool),
+               u_mean_square=np.full((nt, nr), np.nan),
+               model_class=np.array([""] * nm, dtype=object))
+    for part in parts:
         sel = dict(train_space=sp, test_space=sp, seed=seeds)
         for m in part["model"].values:
             i = models.index(str(m))
-            classes[i] = str(part["model_class"].sel(model=m).item())
+            out["model_class"][i] = str(part["model_class"].sel(model=m).item())
             for N in part["resolution"].values:
                 r = res.index(int(N))
                 one = part.sel(model=m, resolution=N).sel(sel)
-                mse[i, :, :, r] = one["mse"].transpose("train_space", "test_space", "seed")
-                rel[i, :, :, r] = one["rel_l2"].transpose("train_space", "test_space", "seed")
-                for arr, name in ((tmse, "train_mse"), (div, "diverged"), (miss, "missing")):
-                    arr[i, :, r] = one[name].transpose("train_space", "seed").values
-                ums[:, r] = one["u_mean_square"].sel(test_space=sp).values
+                for name in ("mse", "rel_l2"):
+                    out[name][i, :, :, r] = one[name].transpose("train_space", "test_space",
+                                                                "seed")
+                for name in ("train_mse", "diverged", "missing"):
+                    out[name][i, :, r] = one[name].transpose("train_space", "seed").values
+                out["u_mean_square"][:, r] = one["u_mean_square"].sel(test_space=sp).values
+    return out
+
+
+def crossval_dataset(part_paths: Sequence[PathLike], cfg: AnalysisConfig) -> xr.Dataset:
+    """``crossval.nc``: every evaluation file on one grid, plus the scorecard.
+
+    Models are ordered as the parts come; a (model, N) without a part is all ``missing``.
+    ``mse``, ``rel_l2``, ``train_mse``, ``diverged``, ``missing`` and the scorecard are those of
+    the lowest noise level (``cfg.noise_min``, attribute ``noise_level``): what every analysis
+    that does not concern noise reads. ``noise_mse``, ``noise_rel_l2``, ``noise_train_mse``,
+    ``noise_missing`` and ``noise_diverged`` hold every level of the study along ``noise``
+    (the lowest included)."""
+    parts = [(p, io.read_netcdf(p)) for p in part_paths]
+    by_level: dict[float, list[xr.Dataset]] = {level: [] for level in cfg.noise}
+    for p, part in parts:
+        check_part(part, p, cfg)
+        by_level[_part_noise(part, p, cfg)].append(part)
+    models = list(dict.fromkeys(str(m) for _, part in parts for m in part["model"].values))
+    res, sp, seeds = list(cfg.resolutions), list(cfg.spaces), list(cfg.seeds)
+    stacks = {level: _stack_parts(by_level[level], models, cfg) for level in cfg.noise}
+    low = stacks[cfg.noise_min]
+    classes = low["model_class"]
+    for st in stacks.values():  # a model evaluated only at another level still has a class
+        classes = np.where(classes == "", st["model_class"], classes)
+    ums = low["u_mean_square"]
+    for st in stacks.values():
+        ums = np.where(np.isnan(ums), st["u_mean_square"], ums)
     d5 = ("model", "train_space", "test_space", "resolution", "seed")
     d4 = ("model", "train_space", "resolution", "seed")
+    levels = list(cfg.noise)
+
+    def over_noise(name: str) -> np.ndarray:
+        return np.stack([stacks[level][name] for level in levels])
+
     cv = xr.Dataset(
-        dict(mse=(d5, mse), rel_l2=(d5, rel), train_mse=(d4, tmse), diverged=(d4, div),
-             missing=(d4, miss), model_class=(("model",), classes),
-             u_mean_square=(("test_space", "resolution"), ums)),
-        coords=dict(model=models, train_space=sp, test_space=sp, resolution=res, seed=seeds))
+        dict(mse=(d5, low["mse"]), rel_l2=(d5, low["rel_l2"]),
+             train_mse=(d4, low["train_mse"]), diverged=(d4, low["diverged"]),
+             missing=(d4, low["missing"]), model_class=(("model",), classes),
+             u_mean_square=(("test_space", "resolution"), ums),
+             noise_mse=(("noise",) + d5, over_noise("mse")),
+             noise_rel_l2=(("noise",) + d5, over_noise("rel_l2")),
+             noise_train_mse=(("noise",) + d4, over_noise("train_mse")),
+             noise_diverged=(("noise",) + d4, over_noise("diverged")),
+             noise_missing=(("noise",) + d4, over_noise("missing"))),
+        coords=dict(model=models, train_space=sp, test_space=sp, resolution=res, seed=seeds,
+                    noise=np.asarray(levels, dtype=np.float64)))
     cv = cv.merge(scorecard(cv, cfg.scorecard_factor, cfg.scorecard_floor))
+    cv = cv.merge(noise_block_medians(cv))
     cv.attrs.update(provenance(cfg.config_hash), pde=cfg.pde, k=float(cfg.k),
                     **cfg.coefficients, data_hash=cfg.data_hash,
                     scorecard_factor=float(cfg.scorecard_factor),
-                    scorecard_floor=float(cfg.scorecard_floor))
+                    scorecard_floor=float(cfg.scorecard_floor),
+                    noise_level=float(cfg.noise_min))
     return cv
+
+
+def noise_block_medians(cv: xr.Dataset) -> xr.Dataset:
+    """``noise_in_span_mse`` and ``noise_out_of_span_mse`` (noise, model, resolution): the
+    median ``noise_mse`` over the in-span / out-of-span cells (``in_span`` mask; every train
+    and test space and seed of members neither missing nor diverged; NaN when none). The
+    in-span median is the error floor of a level; their ratio measures the block structure
+    (the report's noise finding)."""
+    mse = cv["noise_mse"].transpose("noise", "model", "resolution", "train_space",
+                                    "test_space", "seed").values
+    bad = (cv["noise_missing"] | cv["noise_diverged"]).transpose(
+        "noise", "model", "resolution", "train_space", "seed").values[:, :, :, :, None, :]
+    inside = cv["in_span"].transpose("train_space", "test_space").values[:, :, None]
+    usable = np.isfinite(mse) & ~bad
+    out = {}
+    for name, mask in (("noise_in_span_mse", inside), ("noise_out_of_span_mse", ~inside)):
+        vals = np.where(usable & mask, mse, np.nan).reshape(mse.shape[:3] + (-1,))
+        med = np.full(mse.shape[:3], np.nan)
+        have = np.isfinite(vals).any(axis=-1)
+        med[have] = np.nanmedian(vals[have], axis=-1)
+        out[name] = (("noise", "model", "resolution"), med)
+    return xr.Dataset(out)
 
 
 def greens_datasets(part_paths: Sequence[PathLike], cfg: AnalysisConfig
                     ) -> tuple[xr.Dataset, dict[int, xr.Dataset]]:
-    """``greens.nc`` and ``{N: greens/N{res}.nc}`` from the evaluation files."""
+    """``greens.nc`` and ``{N: greens/N{res}.nc}`` from the evaluation files of the lowest
+    noise level (``cfg.noise_min``; another level is refused)."""
     parts = [(p, io.read_netcdf(p)) for p in part_paths]
     for p, part in parts:
         check_part(part, p, cfg)
+        check_noise(part, p, cfg.noise_min)
     models = list(dict.fromkeys(str(m) for _, part in parts for m in part["model"].values))
     res, sp, seeds = list(cfg.resolutions), list(cfg.spaces), list(cfg.seeds)
     h = cfg.stencil_halfwidth

@@ -136,13 +136,18 @@ def metrics_dataset(model: str, entry: Mapping[str, Any], N: int, pde: str,
     if len(hashes) > 1:
         raise ValueError(f"model {model!r}, N={N}: tasks trained on data of different studies "
                          f"(data hashes {hashes})")
+    levels = sorted({float(r.get("noise", 0.0)) for r in results})
+    if len(levels) > 1:
+        raise ValueError(f"model {model!r}, N={N}: tasks trained at different noise levels "
+                         f"{levels}")
+    noise = levels[0]
     attrs = {"model": model, "class": str(entry.get("class")), "kind": kind, "N": int(N),
              "pde": pde, "k": float(r0.get("k", np.nan)), "optimizer": str(r0.get("optimizer")),
              "dtype": str(r0.get("dtype")),
              "params": json.dumps(dict(entry.get("params") or {}), sort_keys=True),
              "train": json.dumps(dict(entry.get("train") or {}), sort_keys=True),
              "entry": json.dumps(dict(entry), sort_keys=True, default=str),
-             "data_hash": hashes[0],
+             "data_hash": hashes[0], "noise": noise,
              **provenance(config_hash({"model": model, "entry": dict(entry), "N": N,
                                        "pde": pde}))}
     return xr.Dataset(data, coords=coords, attrs=attrs)

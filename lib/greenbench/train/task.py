@@ -27,6 +27,7 @@ from torch import nn
 
 from greenbench import io, paths
 from greenbench.analysis.checks import entry_differences, plain
+from greenbench.data import noisy_targets
 from greenbench.models.normalized import normalizes, wrap
 from greenbench.models.parameter import ParameterLearnerError
 from greenbench.models.registry import (
@@ -44,8 +45,9 @@ from greenbench.train.problems import build_member, make_problem
 
 log = logging.getLogger(__name__)
 
-PT_VERSION = 2
-"""2: ``entry``, ``data_checksum`` and ``data_hash`` recorded (1 had class and params only)."""
+PT_VERSION = 3
+"""2: ``entry``, ``data_checksum`` and ``data_hash`` recorded (1 had class and params only);
+3: the ``noise`` level of the training targets recorded."""
 
 
 class CheckpointMismatch(ValueError):
@@ -99,6 +101,13 @@ class TrainTask:
         as ``n_train`` grows); ``None``: the whole split. When set it enters the name, the
         member seeds, the member paths (``{out_dir}/{space}/n{n}/seed{s}.pt``) and the
         fingerprint; when ``None`` these are exactly what they were without it.
+    noise
+        Noise level of the training targets (docs/decisions.md, "Measurement noise"): every
+        member trains on ``u + noise * RMS(u_train) * Z``, ``Z`` the dataset's one
+        standard-normal draw (``greenbench.data.noisy_targets``, seeded by the dataset's
+        ``noise_seed``). It enters the name and the fingerprint when ``> 0``; at ``0`` the task
+        is exactly what it was without it. Member seeds do not depend on it: the levels of a
+        member differ only in their targets.
     """
 
     model: str
@@ -113,6 +122,7 @@ class TrainTask:
     checksums: dict[str, str] = field(default_factory=dict, hash=False)
     data_hash: str = ""
     n_train: int | None = None
+    noise: float = 0.0
 
     @property
     def name(self) -> str:
@@ -125,7 +135,8 @@ class TrainTask:
         else:
             tail = "+".join(f"{s}:{seed}" for s, seed in self.members)
         size = "" if self.n_train is None else f"/n{self.n_train}"
-        return f"{self.model}/N{self.N}{size}/{tail}"
+        level = f"/noise{paths.noise_label(self.noise)}" if self.noise else ""
+        return f"{self.model}/N{self.N}{level}{size}/{tail}"
 
     def member_seed(self, train_space: str, seed: int) -> int:
         """``derive_seed(master, pde, model, train_space, N, seed)``: the member's init seed
@@ -150,6 +161,8 @@ class TrainTask:
                   "checksums": [self.checksums.get(s, "") for s, _ in self.members]}
         if self.n_train is not None:
             record["n_train"] = int(self.n_train)
+        if self.noise:
+            record["noise"] = float(self.noise)
         cls = resolve_class(self.entry["class"], model=self.model)
         if normalizes(self.entry["class"], model_kind(cls),
                       TrainConfig.from_entry(self.model, self.entry)):
@@ -249,6 +262,8 @@ def _load_members(task: TrainTask) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
                                             f"{hashes[space]!r}, task {task.name} expects "
                                             f"{task.data_hash!r}")
             f, u = ds.split("train")
+            # noise on the whole training split (its RMS sets the scale), then the subset
+            u = noisy_targets(u, task.noise, int(ds.attrs["noise_seed"]))
             if task.n_train is not None:
                 if not 1 <= task.n_train <= f.shape[0]:
                     raise ValueError(f"task {task.name}: n_train={task.n_train}, but {path} "
@@ -334,6 +349,7 @@ def _member_results(task: TrainTask, problem, result: FitResult, operator) -> li
 def _task_result(task: TrainTask, cfg: TrainConfig, k: float, members: list[dict],
                  vectorized: bool, device: str, data_hash: str) -> dict[str, Any]:
     return {"task": task.name, "model": task.model, "class": task.entry["class"],
+            "noise": float(task.noise),
             "kind": model_kind(resolve_class(task.entry["class"], task.model)), "pde": task.pde,
             "N": task.N, "k": k, "optimizer": cfg.optimizer, "dtype": cfg.dtype,
             "vectorized": vectorized, "device": device, "data_hash": data_hash,
@@ -355,6 +371,7 @@ def _pt_content(task: TrainTask, member: Mapping[str, Any], module: nn.Module,
             "train_space": member["train_space"], "seed": member["seed"],
             "data_checksum": task.checksums[member["train_space"]], "data_hash": data_hash,
             "dtype": cfg.dtype, "k": float(k), "fingerprint": task.fingerprint(),
+            "noise": float(task.noise),
             **({} if task.n_train is None else {"n_train": int(task.n_train)}),
             "state_dict": {k: v.detach().cpu() for k, v in module.state_dict().items()},
             "metrics": metrics}
@@ -399,11 +416,12 @@ def load_task_result(task: TrainTask) -> dict[str, Any]:
 
 def check_trained(content: Mapping[str, Any], path: str | os.PathLike, entry: Mapping[str, Any],
                   *, N: int | None = None, data_checksum: str | None = None,
-                  full_entry: bool = True, dataset: str | os.PathLike | None = None) -> None:
+                  full_entry: bool = True, dataset: str | os.PathLike | None = None,
+                  noise: float | None = None) -> None:
     """Raise :class:`CheckpointMismatch` naming ``path`` and both values unless the member file
     ``content`` was trained from ``entry`` (class and params; every key with ``full_entry``)
-    at resolution ``N`` on the dataset of checksum ``data_checksum`` (each when given).
-    Nothing of the recorded class is imported."""
+    at resolution ``N`` on the dataset of checksum ``data_checksum`` with targets at noise
+    level ``noise`` (each when given). Nothing of the recorded class is imported."""
     problems = []
     if str(content.get("class")) != str(entry.get("class")):
         problems.append(f"class is {content.get('class')!r} in the file, "
@@ -422,6 +440,14 @@ def check_trained(content: Mapping[str, Any], path: str | os.PathLike, entry: Ma
                             "it)")
     if N is not None and int(content.get("N", -1)) != int(N):
         problems.append(f"N is {content.get('N')!r} in the file, {int(N)} expected")
+    if noise is not None:
+        have_noise = content.get("noise")
+        if have_noise is None:
+            problems.append(f"no noise level recorded (a file from before greenbench recorded "
+                            f"it), noise {float(noise)!r} expected")
+        elif float(have_noise) != float(noise):
+            problems.append(f"trained at noise level {float(have_noise)!r}, "
+                            f"{float(noise)!r} expected")
     if data_checksum is not None and content.get("data_checksum") != data_checksum:
         problems.append(f"trained on data of checksum {content.get('data_checksum')!r}, "
                         f"{dataset or 'the dataset'} now has {data_checksum!r}")
@@ -431,8 +457,8 @@ def check_trained(content: Mapping[str, Any], path: str | os.PathLike, entry: Ma
 
 def load_trained(path: str | os.PathLike, entry: Mapping[str, Any], *, model: str | None = None,
                  N: int | None = None, data_checksum: str | None = None,
-                 full_entry: bool = False, dataset: str | os.PathLike | None = None
-                 ) -> nn.Module:
+                 full_entry: bool = False, dataset: str | os.PathLike | None = None,
+                 noise: float | None = None) -> nn.Module:
     """Rebuild a trained member from its ``.pt`` file (``weights_only`` load), in eval mode.
 
     The module is built from ``entry`` (the config's model entry: its ``class``, ``params`` and
@@ -446,7 +472,7 @@ def load_trained(path: str | os.PathLike, entry: Mapping[str, Any], *, model: st
     if not isinstance(content, dict) or "state_dict" not in content:
         raise ValueError(f"{path}: not a greenbench trained-model file (no state_dict)")
     check_trained(content, path, entry, N=N, data_checksum=data_checksum, full_entry=full_entry,
-                  dataset=dataset)
+                  dataset=dataset, noise=noise)
     name = model or str(content.get("model", path))
     cfg = TrainConfig.from_entry(name, entry)
     module = build_member(entry["class"], int(content["N"]), entry.get("params") or {}, 0,

@@ -7,6 +7,9 @@ import pytest
 
 from greenbench.analysis import bounds, crossval, greens, quantity
 from greenbench.data import DataSpec, generate
+from greenbench.operators import get_operator
+
+P1 = get_operator("poisson1d")
 
 SPACES = ["poly1", "poly3", "cos2", "sin1", "sin3", "fem"]
 
@@ -31,7 +34,7 @@ def _linear(W):
 def test_measured_linear_mse_equals_thm32_prediction(tiny):
     N, ds = tiny
     train = {s: ds[s].split("train") for s in SPACES}
-    table, w_stars = bounds.bounds_table(train, SPACES, N, rank_tol=1e-10)
+    table, w_stars = bounds.bounds_table(train, SPACES, N, operator=P1, rank_tol=1e-10)
     bank = crossval.TestBank.from_splits({s: ds[s].split("test") for s in SPACES})
     preds = {(s, 0): _linear(w_stars[s]) for s in SPACES}
     part = crossval.crossval_part("linear", "linear", N, SPACES, [0], bank, preds,
@@ -64,7 +67,7 @@ def test_measured_linear_mse_equals_thm32_prediction(tiny):
 def test_w_star_rel_error_of_an_extracted_model(tiny):
     N, ds = tiny
     train = {s: ds[s].split("train") for s in ("sin3", "fem")}
-    _, w_stars = bounds.bounds_table(train, ["sin3"], N)
+    _, w_stars = bounds.bounds_table(train, ["sin3"], N, operator=P1)
     for W in w_stars.values():
         R = greens.response_matrix(_linear(W), N)
         assert bounds.w_star_rel_error(R, W) < 1e-13
@@ -74,7 +77,8 @@ def test_w_star_rel_error_of_an_extracted_model(tiny):
 
 def test_no_linear_model_gives_nan_measurements(tiny):
     N, ds = tiny
-    table, _ = bounds.bounds_table({"sin1": ds["sin1"].split("train")}, ["sin1", "sin3"], N)
+    table, _ = bounds.bounds_table({"sin1": ds["sin1"].split("train")}, ["sin1", "sin3"], N,
+                                    operator=P1)
     out = bounds.measured_columns(table, None, n_test=300)
     assert np.all(np.isnan(out.measured_mse)) and np.all(np.isnan(out.measured_z))
     assert np.all(np.isfinite(out.predicted_mse))

@@ -14,7 +14,7 @@ import numpy as np
 from greenbench.io import FORMAT_VERSION, Dataset
 from greenbench.operators import OPERATORS, Operator, get_operator
 from greenbench.provenance import dataset_provenance
-from greenbench.seeding import dataset_seed, dataset_seed_names, rng_for
+from greenbench.seeding import dataset_seed, dataset_seed_names, noise_seed, rng_for
 from greenbench.spaces import DISTRIBUTIONS, parse_space, sample
 
 
@@ -30,7 +30,6 @@ class DataSpec:
     k: float = 1.0
     distribution: str = "uniform"
     scale: float = 1.0
-    noise: float = 0.0
     test_fraction: float = 0.2
     fem_mass: str = "consistent"
     # the operator's coefficients other than k, e.g. {"c": 10.0} (a mapping is kept sorted)
@@ -57,8 +56,6 @@ class DataSpec:
                              f"allowed: {DISTRIBUTIONS}")
         if not self.scale > 0:
             raise ValueError(f"coefficient scale must be > 0, got {self.scale}")
-        if not self.noise >= 0:
-            raise ValueError(f"noise must be >= 0, got {self.noise}")
         self.operator.check_mass(self.fem_mass)
 
     @property
@@ -79,13 +76,34 @@ def split_sizes(n_samples: int, test_fraction: float) -> tuple[int, int]:
     return n_samples - n_test, n_test
 
 
-def measurement_noise(master_seed: int, pde_name: str, space: str, N: int, noise: float,
-                      shape: tuple[int, int]) -> np.ndarray:
-    """The Gaussian noise added to ``u`` (std ``noise``), from its own stream named
-    ``(pde, space, N, "noise")``: noise belongs to the nodes of one grid, so it depends on
-    ``N`` even where the functions do not. Deterministic, so the checker can recompute it."""
-    rng = rng_for(master_seed, pde_name, space, int(N), "noise")
-    return noise * rng.standard_normal(shape)
+def noise_draw(seed: int, shape: tuple[int, int]) -> np.ndarray:
+    """The one standard-normal draw of a dataset's measurement noise, ``shape = (n, N+1)``
+    rows of the training split in order, from the stream seeded by the dataset's
+    ``noise_seed`` attribute (:func:`greenbench.seeding.noise_seed`, names
+    ``(pde, space, N, "noise")``). Rows are filled in order, so the first ``n`` rows of a
+    larger draw are the draw of ``n`` rows. Every noise level scales this same draw."""
+    return np.random.Generator(np.random.PCG64(int(seed))).standard_normal(shape)
+
+
+def noise_sigma(level: float, u_train: np.ndarray) -> float:
+    """The absolute standard deviation of noise level ``level``: ``level`` times the RMS of the
+    training split's ``u`` over every sample and every node (docs/decisions.md, "Measurement
+    noise")."""
+    u_train = np.asarray(u_train, dtype=np.float64)
+    return float(level) * float(np.sqrt(np.mean(u_train * u_train)))
+
+
+def noisy_targets(u_train: np.ndarray, level: float, seed: int) -> np.ndarray:
+    """The training targets at noise level ``level``: ``u_train + sigma Z`` with
+    ``sigma = noise_sigma(level, u_train)`` and ``Z = noise_draw(seed, u_train.shape)``, on all
+    ``N + 1`` nodes (boundary nodes too: a measurement). Level 0 returns ``u_train`` itself,
+    untouched (results at level 0 are those of exact data, bit for bit)."""
+    if level == 0:
+        return u_train
+    if not (np.isfinite(level) and level > 0):
+        raise ValueError(f"noise level must be a finite number >= 0, got {level!r}")
+    u_train = np.asarray(u_train, dtype=np.float64)
+    return u_train + noise_sigma(level, u_train) * noise_draw(seed, u_train.shape)
 
 
 def generate(spec: DataSpec, config_hash: str = "") -> Dataset:
@@ -107,16 +125,14 @@ def generate(spec: DataSpec, config_hash: str = "") -> Dataset:
     coefficients, f = sample(space, x, spec.n_samples, rng=rng,
                              distribution=spec.distribution, scale=spec.scale)
     u = op.solve(space, coefficients, f, x, mass=spec.fem_mass)
-    if spec.noise > 0:
-        u = u + measurement_noise(spec.master_seed, spec.pde, spec.space, spec.N, spec.noise,
-                                  u.shape)
     n_train, n_test = split_sizes(spec.n_samples, spec.test_fraction)
     attrs = {
         "format_version": FORMAT_VERSION, "pde": spec.pde, **op.coefficients,
         "space": space.name, "family": space.family, "p": -1 if space.p is None else space.p,
         "N": spec.N, "n_samples": spec.n_samples, "n_train": n_train, "n_test": n_test,
         "seed": spec.seed, "master_seed": spec.master_seed, "distribution": spec.distribution,
-        "scale": float(spec.scale), "noise": float(spec.noise),
+        "scale": float(spec.scale),
+        "noise_seed": noise_seed(spec.master_seed, spec.pde, spec.space, spec.N),
         "test_fraction": float(spec.test_fraction), "fem_mass": spec.fem_mass,
         **dataset_provenance(config_hash),
     }

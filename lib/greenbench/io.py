@@ -21,7 +21,9 @@ import numpy as np
 from greenbench.provenance import DATASET_PROVENANCE_KEYS
 
 # 2: poly/cos/sin seeds without N (the same functions at every N), content checksum, no clock.
-FORMAT_VERSION = 2
+# 3: u is always the exact solution; the noise level is a training-time axis, the file stores
+#    the noise stream's seed (`noise_seed`) instead of a level (`noise`).
+FORMAT_VERSION = 3
 
 
 class DatasetError(ValueError):
@@ -49,7 +51,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 # ------------------------------------------------------------------------------ datasets
 REQUIRED_ATTRS: tuple[str, ...] = (
     "format_version", "pde", "k", "space", "family", "p", "N", "n_samples", "n_train", "n_test",
-    "seed", "master_seed", "distribution", "scale", "noise", "test_fraction", "fem_mass",
+    "seed", "master_seed", "distribution", "scale", "noise_seed", "test_fraction", "fem_mass",
     "checksum",
 ) + DATASET_PROVENANCE_KEYS
 
@@ -148,7 +150,7 @@ _INT, _REAL, _STR = "integer", "real number", "string"
 ATTR_KINDS: dict[str, str] = {
     "format_version": _INT, "pde": _STR, "k": _REAL, "space": _STR, "family": _STR, "p": _INT,
     "N": _INT, "n_samples": _INT, "n_train": _INT, "n_test": _INT, "seed": _INT,
-    "master_seed": _INT, "distribution": _STR, "scale": _REAL, "noise": _REAL,
+    "master_seed": _INT, "distribution": _STR, "scale": _REAL, "noise_seed": _INT,
     "test_fraction": _REAL, "fem_mass": _STR, "greenbench_version": _STR, "git_commit": _STR,
     "config_hash": _STR, "checksum": _STR,
 }
@@ -168,7 +170,7 @@ def _kind_ok(value: object, kind: str) -> bool:
 def _check_attrs(path: Path, a: Mapping[str, object]) -> None:
     """Types and values of the generation attributes, and their mutual consistency."""
     from greenbench.operators import OPERATORS
-    from greenbench.seeding import dataset_seed
+    from greenbench.seeding import dataset_seed, noise_seed
     from greenbench.spaces import DISTRIBUTIONS, parse_space
 
     for key, kind in ATTR_KINDS.items():
@@ -210,8 +212,6 @@ def _check_attrs(path: Path, a: Mapping[str, object]) -> None:
     for key in ("k", "scale"):
         if not a[key] > 0:
             raise DatasetError(path, f"attribute {key} is {a[key]}, must be > 0")
-    if not a["noise"] >= 0:
-        raise DatasetError(path, f"attribute noise is {a['noise']}, must be >= 0")
     if not 0 < a["test_fraction"] < 1:
         raise DatasetError(path, f"attribute test_fraction is {a['test_fraction']}, "
                                  f"must be in (0, 1)")
@@ -220,6 +220,11 @@ def _check_attrs(path: Path, a: Mapping[str, object]) -> None:
         names = "pde, space, N" if space.family == "fem" else "pde, space"
         raise DatasetError(path, f"attribute seed is {a['seed']}, but derive_seed(master_seed, "
                                  f"{names}) = {seed}")
+    want_noise = noise_seed(a["master_seed"], a["pde"], space.name, a["N"])
+    if a["noise_seed"] != want_noise:
+        raise DatasetError(path, f"attribute noise_seed is {a['noise_seed']}, but "
+                                 f"derive_seed(master_seed, pde, space, N, 'noise') = "
+                                 f"{want_noise}")
     if not a["checksum"].startswith("sha256:"):
         raise DatasetError(path, f"attribute checksum is {a['checksum']!r}, expected "
                                  f"'sha256:<hex>'")
@@ -256,10 +261,9 @@ def _largest(dev: np.ndarray) -> tuple[float, tuple[int, ...]]:
 
 def _check_physics(path: Path, a: Mapping[str, object], arrays: Mapping[str, np.ndarray]) -> None:
     """``u`` against the solution recomputed from the stored coefficients (closed form for
-    poly/cos/sin, the FEM solve for fem, plus the recomputed noise stream), and for noise-free
+    poly/cos/sin, the FEM solve for fem; the stored u is always exact), and for
     fem the residual of the operator's discrete equation (poisson1d: ``K u = M f``) on the
     interior nodes, where it has one (``Operator.discrete_residual``)."""
-    from greenbench.data import measurement_noise
     from greenbench.operators import from_attrs
     from greenbench.spaces import parse_space
 
@@ -270,10 +274,6 @@ def _check_physics(path: Path, a: Mapping[str, object], arrays: Mapping[str, np.
     with np.errstate(all="ignore"):
         ref = op.solve(space, c, f, x, mass=a["fem_mass"])
         how = "the FEM solve" if space.family == "fem" else "the closed form"
-        if a["noise"] > 0:
-            ref = ref + measurement_noise(a["master_seed"], a["pde"], space.name, N,
-                                          float(a["noise"]), u.shape)
-            how += " plus the recomputed noise stream"
         scale = max(float(np.abs(ref).max(initial=0.0)), np.finfo(float).tiny)
         dev, (i, j) = _largest(np.abs(u - ref))
     if not dev <= 1e-10 * scale:
@@ -283,7 +283,7 @@ def _check_physics(path: Path, a: Mapping[str, object], arrays: Mapping[str, np.
                                  f"at sample {i}, node {j} (u = {u[i, j]:.6g}, expected "
                                  f"{ref[i, j]:.6g}; tolerance {1e-10 * scale:.3g})")
     check = (op.discrete_residual(f, u, a["fem_mass"])
-             if space.family == "fem" and a["noise"] == 0 else None)
+             if space.family == "fem" else None)
     if check is not None:
         residual, size = check
         dev, (i, j) = _largest(np.abs(residual))
@@ -303,16 +303,16 @@ def check_dataset(path: str | os.PathLike, expect: Mapping[str, object] | None =
     1. the file opens as HDF5 (a truncated or partial file does not);
     2. every attribute of :data:`REQUIRED_ATTRS` is present with the right type (integer, real
        number, string) and an allowed value; ``family``, ``p``, ``seed`` agree with ``space``,
-       ``N`` and ``master_seed``; ``n_train + n_test = n_samples``; for a file named
-       ``N{res}.h5``, ``N``, ``space`` and ``pde`` agree with the path
+       ``N`` and ``master_seed``, ``noise_seed`` with the noise stream's names;
+       ``n_train + n_test = n_samples``; for a file named ``N{res}.h5``, ``N``, ``space``
+       and ``pde`` agree with the path
        ``.../{pde}/{space}/N{res}.h5``;
     3. every array is present with the shape and dtype the attributes imply (float64 data,
        int64 indices) and finite values;
     4. ``x`` is the grid ``i / N``; ``f = B c`` (relative 1e-10) for the space's basis ``B``;
-       without noise, ``u(0) = u(1) = 0`` (relative 1e-12);
+       ``u(0) = u(1) = 0`` (relative 1e-12);
     5. the physics: ``u`` equals the solution recomputed from the stored coefficients (closed
-       form, or the FEM solve, plus the recomputed noise; relative 1e-10), and noise-free fem
-       data satisfy ``K u = M f`` (relative 1e-10);
+       form, or the FEM solve; relative 1e-10), and fem data satisfy ``K u = M f`` (relative 1e-10);
     6. ``train_index`` and ``test_index`` partition ``0 .. n_samples - 1``;
     7. the arrays hash to the recorded ``checksum`` (:func:`content_checksum`).
 
@@ -392,7 +392,7 @@ def check_dataset(path: str | os.PathLike, expect: Mapping[str, object] | None =
         raise DatasetError(named, f"arrays 'f' and 'coefficients' disagree: f != B c for space "
                                   f"{space.name}: largest deviation {dev:.3g} at sample {i}, "
                                   f"node {j}")
-    if a["noise"] == 0 and np.abs(u[:, [0, -1]]).max() > 1e-12 * max(1.0, np.abs(u).max()):
+    if np.abs(u[:, [0, -1]]).max() > 1e-12 * max(1.0, np.abs(u).max()):
         dev, (i, j) = _largest(np.abs(u[:, [0, -1]]))
         raise DatasetError(named, f"array 'u' violates the boundary condition u(0)=u(1)=0: "
                                   f"largest |u| {dev:.3g} at sample {i}, node {[0, N][j]}")

@@ -26,6 +26,7 @@ import numpy as np
 import xarray as xr
 
 from greenbench import theory
+from greenbench.data import noise_draw, noise_sigma
 from greenbench.spaces import coefficient_variance
 
 if TYPE_CHECKING:
@@ -35,9 +36,10 @@ if TYPE_CHECKING:
 def bounds_table(
     train_data: Mapping[str, tuple[np.ndarray, np.ndarray]], test_spaces: Sequence[str], N: int,
     *, operator: Operator, mass: str = "consistent", distribution: str = "uniform",
-    scale: float = 1.0, noise: float = 0.0, rank_tol: float = 1e-10,
+    scale: float = 1.0, rank_tol: float = 1e-10,
 ) -> tuple[xr.Dataset, dict[str, np.ndarray]]:
-    """Theory side of ``bounds.nc`` at one resolution.
+    """Theory side of ``bounds.nc`` at one resolution (exact training targets; noise:
+    :func:`noise_table`).
 
     Parameters
     ----------
@@ -75,7 +77,7 @@ def bounds_table(
         for b, te in enumerate(test_spaces):
             B, S = tests[te]
             UB = U @ (U.T @ B)
-            out["predicted_mse"][a, b] = theory.expected_mse(W, B, S, var, noise)
+            out["predicted_mse"][a, b] = theory.expected_mse(W, B, S, var)
             out["predicted_mse_std"][a, b] = theory.mse_std(W, B, S, var, mu4)
             R = B - UB
             out["bound_mse"][a, b] = normA**2 * var * np.sum(R * R) / (N + 1)
@@ -83,10 +85,10 @@ def bounds_table(
             c_test = var * np.sum((A @ B - S) ** 2) / (N + 1)
             out["consistency_mse"][a, b] = (np.sqrt(c_train) + np.sqrt(c_test)) ** 2
             out["out_of_span"][a, b] = theory.out_of_span_fraction(U, B)
-    rms = np.sqrt(np.maximum(out["predicted_mse"] - noise**2, 0.0))
+    rms = np.sqrt(out["predicted_mse"])
     slack = np.sqrt(out["bound_mse"]) + np.sqrt(out["consistency_mse"])
     holds = rms <= slack * (1 + 1e-8) + 1e-150
-    u_ms = np.array([var * np.sum(tests[te][1] ** 2) / (N + 1) + noise**2 for te in test_spaces])
+    u_ms = np.array([var * np.sum(tests[te][1] ** 2) / (N + 1) for te in test_spaces])
     d3 = ("train_space", "test_space", "resolution")
     ds = xr.Dataset(
         {**{name: (d3, v[:, :, None]) for name, v in out.items()},
@@ -96,6 +98,82 @@ def bounds_table(
         coords=dict(train_space=trains, test_space=list(test_spaces), resolution=[int(N)]),
     )
     return ds, w_stars
+
+
+def noise_table(
+    train_data: Mapping[str, tuple[np.ndarray, np.ndarray]], noise_seeds: Mapping[str, int],
+    test_spaces: Sequence[str], N: int, levels: Sequence[float], *, operator: Operator,
+    mass: str = "consistent", distribution: str = "uniform", scale: float = 1.0,
+    rank_tol: float = 1e-10,
+) -> xr.Dataset:
+    """Thm 3.2 with noisy training targets at one resolution, per noise level.
+
+    For each training space the targets are made exactly as training makes them
+    (:func:`greenbench.data.noisy_targets`: level times the RMS of the training ``u``, times
+    the dataset's one standard-normal draw, seeded by ``noise_seeds[space]``), and
+
+    * ``noise_predicted_mse``: the expected test MSE of ``W*`` fitted to THOSE targets (the
+      noise draw fixed, like the training set; :func:`greenbench.theory.expected_mse`), what a
+      measurement is compared with (its spread over test samples ``noise_predicted_mse_std``);
+    * ``noise_expected_excess_mse``: the mean over noise draws of the extra MSE the noise
+      adds, ``sigma^2 (N-1) var ||(F^T)^+_r B||_F^2 / (N+1)``
+      (:func:`greenbench.theory.noise_excess_mse`);
+    * ``noise_sigma``: the absolute noise standard deviation of each training space.
+
+    Over ``(noise, train_space, test_space, resolution)``; level 0 repeats :func:`bounds_table`.
+    """
+    var = coefficient_variance(distribution, scale)
+    mu4 = theory.coefficient_fourth_moment(distribution, scale)
+    tests = {s: operator.data_operator(s, N, mass) for s in test_spaces}
+    trains = list(train_data)
+    shape = (len(levels), len(trains), len(test_spaces))
+    pred, std, excess = (np.full(shape, np.nan) for _ in range(3))
+    sigmas = np.full((len(levels), len(trains)), np.nan)
+    for a, tr in enumerate(trains):
+        F, u = (np.asarray(v, dtype=np.float64) for v in train_data[tr])
+        Z = noise_draw(int(noise_seeds[tr]), u.shape)
+        for i, level in enumerate(levels):
+            sigma = noise_sigma(level, u)
+            sigmas[i, a] = sigma
+            Y = u[:, 1:-1] if level == 0 else u[:, 1:-1] + sigma * Z[:, 1:-1]
+            W = theory.w_star(F, Y, rank_tol)
+            for b, te in enumerate(test_spaces):
+                B, S = tests[te]
+                pred[i, a, b] = theory.expected_mse(W, B, S, var)
+                std[i, a, b] = theory.mse_std(W, B, S, var, mu4)
+                excess[i, a, b] = theory.noise_excess_mse(F, B, sigma, var, rank_tol)
+    d4 = ("noise", "train_space", "test_space", "resolution")
+    return xr.Dataset(
+        {"noise_predicted_mse": (d4, pred[..., None]),
+         "noise_predicted_mse_std": (d4, std[..., None]),
+         "noise_expected_excess_mse": (d4, excess[..., None]),
+         "noise_sigma": (("noise", "train_space", "resolution"), sigmas[..., None])},
+        coords=dict(noise=np.asarray(levels, dtype=np.float64), train_space=trains,
+                    test_space=list(test_spaces), resolution=[int(N)]))
+
+
+def noise_measured_columns(table: xr.Dataset, noise_mse: xr.DataArray | None, n_test: int,
+                           z_floor: float = 1e-20) -> xr.Dataset:
+    """Add ``noise_measured_mse`` and ``noise_measured_z`` (noise, train_space, test_space,
+    resolution, seed) to a :func:`noise_table` (with ``u_mean_square``): the linear model's
+    ``crossval.noise_mse`` at each level against ``noise_predicted_mse``, in standard errors
+    of a mean over ``n_test`` samples, exactly as :func:`measured_columns` does at one level."""
+    zs, ms = [], []
+    for level in table["noise"].values:
+        one = xr.Dataset({
+            "predicted_mse": table["noise_predicted_mse"].sel(noise=level, drop=True),
+            "predicted_mse_std": table["noise_predicted_mse_std"].sel(noise=level, drop=True),
+            "u_mean_square": table["u_mean_square"]})
+        mse = None if noise_mse is None else noise_mse.sel(noise=level, drop=True)
+        got = measured_columns(one, mse, n_test, z_floor)
+        ms.append(got["measured_mse"])
+        zs.append(got["measured_z"])
+    out = table.copy()
+    out["noise_measured_mse"] = xr.concat(ms, dim=table["noise"]).transpose(
+        "noise", "train_space", "test_space", "resolution", "seed")
+    out["noise_measured_z"] = xr.concat(zs, dim=table["noise"]).transpose(
+        "noise", "train_space", "test_space", "resolution", "seed")
+    return out
 
 
 def measured_columns(bounds: xr.Dataset, mse: xr.DataArray | None, n_test: int,

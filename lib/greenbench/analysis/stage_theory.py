@@ -19,7 +19,12 @@ from greenbench.analysis import bounds as bd
 from greenbench.analysis import convergence as cvg
 from greenbench.analysis import measures as ms
 from greenbench.analysis import quantity as qt
-from greenbench.analysis.checks import ResultsMismatch, check_provenance, check_results
+from greenbench.analysis.checks import (
+    ResultsMismatch,
+    check_noise,
+    check_provenance,
+    check_results,
+)
 from greenbench.analysis.config import AnalysisConfig
 from greenbench.analysis.crossval import Predictor, evaluate
 from greenbench.analysis.stage import (
@@ -29,6 +34,7 @@ from greenbench.analysis.stage import (
     load_test_bank,
     read_datasets,
 )
+from greenbench.data import noisy_targets
 from greenbench.provenance import provenance
 
 log = logging.getLogger(__name__)
@@ -77,17 +83,24 @@ def bounds_dataset(dataset_paths: Mapping[int, Mapping[str, PathLike]],
     if linear_model is not None:
         for N, path in linear_part.items():
             parts[N] = io.read_netcdf(path)
+            check_noise(parts[N], path, cfg.noise_min)
             check_part(parts[N], path, cfg)
-    tables, w_err, n_test = [], [], None
+    tables, noise_tables, w_err, n_test = [], [], [], None
     for N in cfg.resolutions:
         data = read_datasets(dataset_paths[N], cfg, N)
         n_test = _n_test(data, dataset_paths[N])
         train = {s: data[s].split("train") for s in cfg.spaces}
+        # the lowest level's targets (exact when it is 0): what crossval.mse was trained on
+        lowest = {s: (f, noisy_targets(u, cfg.noise_min, int(data[s].attrs["noise_seed"])))
+                  for s, (f, u) in train.items()}
         table, w_stars = bd.bounds_table(
-            train, cfg.spaces, N, operator=cfg.operator, mass=cfg.fem_mass,
-            distribution=cfg.distribution, scale=cfg.scale, noise=cfg.noise,
-            rank_tol=cfg.rank_tol)
+            lowest, cfg.spaces, N, operator=cfg.operator, mass=cfg.fem_mass,
+            distribution=cfg.distribution, scale=cfg.scale, rank_tol=cfg.rank_tol)
         tables.append(table)
+        noise_tables.append(bd.noise_table(
+            train, {s: int(data[s].attrs["noise_seed"]) for s in cfg.spaces}, cfg.spaces, N,
+            cfg.noise, operator=cfg.operator, mass=cfg.fem_mass, distribution=cfg.distribution,
+            scale=cfg.scale, rank_tol=cfg.rank_tol))
         err = np.full((len(cfg.spaces), len(cfg.seeds)), np.nan)
         if linear_model is not None and N in parts:
             R = parts[N]["response"].sel(model=linear_model, resolution=N).sel(
@@ -106,11 +119,22 @@ def bounds_dataset(dataset_paths: Mapping[int, Mapping[str, PathLike]],
     out = bd.measured_columns(table, mse, n_test)
     out["w_star_rel_error"] = (("train_space", "resolution", "seed"),
                                np.stack(w_err, axis=1))
+    noise = xr.concat(noise_tables, dim="resolution")
+    noise["u_mean_square"] = table["u_mean_square"]
+    noise_mse = None
+    if linear_model is not None and "noise_mse" in crossval:
+        if [float(v) for v in crossval["noise"].values] != list(cfg.noise):
+            raise ResultsMismatch(cv_name, [f"noise levels {list(crossval['noise'].values)}, "
+                                            f"the study's are {list(cfg.noise)}"])
+        noise_mse = crossval["noise_mse"].sel(model=linear_model)
+    noise = bd.noise_measured_columns(noise, noise_mse, n_test).drop_vars("u_mean_square")
+    out = out.merge(noise)
     out.attrs.update(provenance(cfg.config_hash), pde=cfg.pde, k=float(cfg.k),
                      **cfg.coefficients,
                      data_hash=cfg.data_hash, linear_model=linear_model or "",
                      rank_tol=float(cfg.rank_tol),
-                     n_test=int(n_test), init="zero (W0 = 0)", fem_mass=cfg.fem_mass)
+                     n_test=int(n_test), init="zero (W0 = 0)", fem_mass=cfg.fem_mass,
+                     noise_level=float(cfg.noise_min))
     return out
 
 
@@ -122,6 +146,7 @@ def _parameter_metrics(path: PathLike, cfg: AnalysisConfig, model: str, N: int,
     check_results(ds, path, model=model, pde=cfg.pde, N=N, spaces=cfg.spaces, seeds=cfg.seeds,
                   q_orders=cfg.fd_orders if q else None)
     check_provenance(ds, path, data_hash=cfg.data_hash, entry=entry)
+    check_noise(ds, path, cfg.noise_min)
     if var not in ds:
         raise ResultsMismatch(path, [f"model {model!r} has no variable {var!r}"])
     return ds
@@ -206,6 +231,7 @@ def _quantity_members(name: str, metrics_path: PathLike, dataset_path: PathLike,
     check_results(metrics, metrics_path, model=name, pde=cfg.pde, N=N, spaces=[space],
                   seeds=cfg.seeds)
     check_provenance(metrics, metrics_path, data_hash=cfg.data_hash, entry=entry)
+    check_noise(metrics, metrics_path, cfg.noise_min)
     have = [int(n) for n in metrics["sample_size"].values] if "sample_size" in metrics else []
     if have != list(sizes):
         raise ResultsMismatch(metrics_path, [f"sample_size is {have}, the study's "

@@ -7,8 +7,9 @@ Any ``torch.nn.Module`` plugs into the benchmark when
 * ``forward(f, x)`` maps ``f`` of shape ``(batch, N+1)`` and the grid ``x`` of shape ``(N+1,)``
   to ``u`` of shape ``(batch, N+1)``.
 
-Optionally it may define ``extra_loss(f, x, k) -> scalar tensor``, added to the data MSE during
-training (``k`` is the PDE's coefficient), e.g. for a physics term; with ``train.normalize``
+Optionally it may define ``extra_loss(f, x, operator) -> scalar tensor``, added to the data MSE
+during training (``operator``: the dataset's ``greenbench.operators.Operator``, e.g.
+``operator.coefficients["k"]``), e.g. for a physics term; with ``train.normalize``
 (the default) it must accept the keywords ``f_scale`` and ``u_scale`` (docs/models.md).
 
 Config entry (config/config.yaml), with the repository root on ``PYTHONPATH``::

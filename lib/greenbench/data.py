@@ -42,7 +42,7 @@ class DataSpec:
                  else self.coefficients)
         object.__setattr__(self, "coefficients",
                            tuple(sorted((str(c), float(v)) for c, v in extra)))
-        parse_space(self.space)
+        parse_space(self.space, dim=OPERATORS[self.pde].dim)  # a 1D space for a 2D pde: error
         if self.N < 4:
             raise ValueError(f"resolution N must be >= 4, got {self.N}")
         if self.n_samples < 2:
@@ -118,8 +118,8 @@ def generate(spec: DataSpec, config_hash: str = "") -> Dataset:
     ``config_hash`` is the hash of the study's data keys (:func:`greenbench.provenance.data_hash`).
     The attributes hold no clock time, so regenerating a dataset with the same code gives a
     byte-identical file."""
-    space = parse_space(spec.space)
     op = spec.operator
+    space = parse_space(spec.space, dim=op.dim)
     x = op.grid(spec.N)
     rng = rng_for(spec.master_seed, *dataset_seed_names(spec.pde, spec.space, spec.N))
     coefficients, f = sample(space, x, spec.n_samples, rng=rng,

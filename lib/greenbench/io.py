@@ -194,7 +194,7 @@ def _check_attrs(path: Path, a: Mapping[str, object]) -> None:
         if a[key] not in values:
             raise DatasetError(path, f"attribute {key} is {a[key]!r}; allowed: {values}")
     try:
-        space = parse_space(a["space"])
+        space = parse_space(a["space"], dim=op.dim)
     except ValueError as exc:
         raise DatasetError(path, f"attribute space: {exc}") from exc
     if a["family"] != space.family:
@@ -237,13 +237,13 @@ def _check_path(path: Path, a: Mapping[str, object]) -> None:
     """Attributes against the path grammar ``.../{pde}/{space}/N{res}.h5``: ``N`` for a file
     named ``N{res}.h5``; ``space`` and ``pde`` too when its folder is named like a space. A file
     elsewhere (a scratch copy) is checked only as far as its path follows the grammar."""
-    from greenbench.spaces import ALL_SPACES
+    from greenbench.spaces import is_space_name
 
     m = _PATH_GRAMMAR.match(path.name)
     if m is None:
         return
     checks = [("N", int(m.group(1)), f"its name {path.name}")]
-    if path.parent.name in ALL_SPACES:
+    if is_space_name(path.parent.name):
         checks += [("space", path.parent.name, f"its folder {path.parent.name}/"),
                    ("pde", path.parent.parent.name,
                     f"the folder {path.parent.parent.name}/ above")]
@@ -252,6 +252,12 @@ def _check_path(path: Path, a: Mapping[str, object]) -> None:
             raise DatasetError(path, f"attribute {key} is {a[key]!r}, but {where} says "
                                      f"{from_path!r} (path grammar "
                                      f"data/{{pde}}/{{space}}/N{{res}}.h5)")
+
+
+def _where(at: tuple[int, ...]) -> str:
+    """``sample i, node j`` (1D) or ``sample i, node (j_x, j_y)`` (2D) of a ``_largest`` index."""
+    node = at[1] if len(at) == 2 else tuple(at[1:])
+    return f"sample {at[0]}, node {node}"
 
 
 def _largest(dev: np.ndarray) -> tuple[float, tuple[int, ...]]:
@@ -267,23 +273,21 @@ def _check_physics(path: Path, a: Mapping[str, object], arrays: Mapping[str, np.
     from greenbench.operators import from_attrs
     from greenbench.spaces import parse_space
 
-    space = parse_space(a["space"])
-    x, f, u, c = arrays["x"], arrays["f"], arrays["u"], arrays["coefficients"]
-    N = int(a["N"])
     op = from_attrs(a)
+    space = parse_space(a["space"], dim=op.dim)
+    x, f, u, c = arrays["x"], arrays["f"], arrays["u"], arrays["coefficients"]
     with np.errstate(all="ignore"):
         ref = op.solve(space, c, f, x, mass=a["fem_mass"])
         how = "the FEM solve" if space.family == "fem" else "the closed form"
         scale = max(float(np.abs(ref).max(initial=0.0)), np.finfo(float).tiny)
-        dev, (i, j) = _largest(np.abs(u - ref))
+        dev, at = _largest(np.abs(u - ref))
     if not dev <= 1e-10 * scale:
         coef = ", ".join(f"{n}={v:g}" for n, v in op.coefficients.items())
         raise DatasetError(path, f"array 'u' is not the solution of {op.name} for the stored "
                                  f"coefficients ({how}, {coef}): largest deviation {dev:.3g} "
-                                 f"at sample {i}, node {j} (u = {u[i, j]:.6g}, expected "
-                                 f"{ref[i, j]:.6g}; tolerance {1e-10 * scale:.3g})")
-    check = (op.discrete_residual(f, u, a["fem_mass"])
-             if space.family == "fem" else None)
+                                 f"at {_where(at)} (u = {u[at]:.6g}, expected "
+                                 f"{ref[at]:.6g}; tolerance {1e-10 * scale:.3g})")
+    check = op.discrete_residual(f, u, a["fem_mass"]) if space.family == "fem" else None
     if check is not None:
         residual, size = check
         dev, (i, j) = _largest(np.abs(residual))
@@ -319,7 +323,7 @@ def check_dataset(path: str | os.PathLike, expect: Mapping[str, object] | None =
     ``expect`` maps attribute names to required values (e.g. ``{"N": 32, "space": "sin3"}``):
     a mismatch is an error naming the attribute. ``as_path`` is the path the file is checked as
     (names in messages, path grammar): a temporary file checked before its rename."""
-    from greenbench.spaces import basis_matrix, parse_space
+    from greenbench.spaces import evaluate, parse_space
 
     path = Path(path)
     named = Path(as_path) if as_path is not None else path
@@ -354,9 +358,12 @@ def check_dataset(path: str | os.PathLike, expect: Mapping[str, object] | None =
             if a.get(key) != want:
                 raise DatasetError(named, f"attribute {key} is {a.get(key)!r}, expected {want!r}")
         N, n = a["N"], a["n_samples"]
-        space = parse_space(a["space"])
-        shapes = {"x": (N + 1,), "f": (n, N + 1), "u": (n, N + 1),
-                  "coefficients": (n, space.n_coefficients(N + 1)),
+        from greenbench.operators import OPERATORS
+        op_cls = OPERATORS[a["pde"]]
+        space = parse_space(a["space"], dim=op_cls.dim)
+        grid = op_cls.grid_shape(N)  # (N+1,) or (N+1, N+1): docs/data_format.md
+        shapes = {"x": (N + 1,), "f": (n, *grid), "u": (n, *grid),
+                  "coefficients": (n, *space.coefficient_shape(N + 1)),
                   "train_index": (a["n_train"],), "test_index": (a["n_test"],)}
         arrays = {}
         for name, shape in shapes.items():
@@ -386,16 +393,18 @@ def check_dataset(path: str | os.PathLike, expect: Mapping[str, object] | None =
         dev, (j,) = _largest(np.abs(x - np.arange(N + 1) / N))
         raise DatasetError(named, f"array 'x' is not the uniform grid i/N: largest deviation "
                                   f"{dev:.3g} at node {j}")
-    fc = c if space.family == "fem" else c @ basis_matrix(space, x).T
-    dev, (i, j) = _largest(np.abs(f - fc))
+    fc = evaluate(space, c, x)  # c @ B^T; fem: the nodal values themselves
+    dev, at = _largest(np.abs(f - fc))
     if dev > 1e-10 * max(1.0, np.abs(f).max()):
         raise DatasetError(named, f"arrays 'f' and 'coefficients' disagree: f != B c for space "
-                                  f"{space.name}: largest deviation {dev:.3g} at sample {i}, "
-                                  f"node {j}")
-    if np.abs(u[:, [0, -1]]).max() > 1e-12 * max(1.0, np.abs(u).max()):
-        dev, (i, j) = _largest(np.abs(u[:, [0, -1]]))
-        raise DatasetError(named, f"array 'u' violates the boundary condition u(0)=u(1)=0: "
-                                  f"largest |u| {dev:.3g} at sample {i}, node {[0, N][j]}")
+                                  f"{space.name}: largest deviation {dev:.3g} at {_where(at)}")
+    edge = op_cls.boundary_mask(N)  # 1D: nodes 0 and N; 2D: the four sides
+    if np.abs(u[:, edge]).max() > 1e-12 * max(1.0, np.abs(u).max()):
+        dev, (i, j) = _largest(np.abs(u[:, edge]))
+        node = tuple(int(v[j]) for v in np.nonzero(edge))
+        node = node[0] if len(node) == 1 else node
+        raise DatasetError(named, f"array 'u' violates the boundary condition u = 0 on the "
+                                  f"boundary: largest |u| {dev:.3g} at sample {i}, node {node}")
     _check_physics(named, a, arrays)
     idx = np.concatenate([arrays["train_index"], arrays["test_index"]])
     if not np.array_equal(np.sort(idx), np.arange(n)):

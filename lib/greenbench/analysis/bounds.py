@@ -62,6 +62,7 @@ def bounds_table(
     mu4 = theory.coefficient_fourth_moment(distribution, scale)
     A = operator.fem_operator(N, mass)
     normA = np.linalg.norm(A, 2)
+    n_nodes = A.shape[1]  # N + 1, or (N + 1)^2 in 2D: the MSE is a mean over all nodes
     tests = {s: operator.data_operator(s, N, mass) for s in test_spaces}
     trains = list(train_data)
     shape = (len(trains), len(test_spaces))
@@ -70,8 +71,9 @@ def bounds_table(
     rank = np.zeros(len(trains), dtype=np.int64)
     w_stars = {}
     for a, tr in enumerate(trains):
-        F, u = train_data[tr]
-        W = theory.w_star(F, np.asarray(u)[:, 1:-1], rank_tol)
+        # flattened nodes and interior nodes (a no-op reshape in 1D; [i_x, i_y] in 2D)
+        F, u = operator.flat_nodes(train_data[tr][0]), operator.flat_interior(train_data[tr][1])
+        W = theory.w_star(F, u, rank_tol)
         U = theory.training_span(F, rank_tol)
         w_stars[tr], rank[a] = W, U.shape[1]
         for b, te in enumerate(test_spaces):
@@ -80,15 +82,15 @@ def bounds_table(
             out["predicted_mse"][a, b] = theory.expected_mse(W, B, S, var)
             out["predicted_mse_std"][a, b] = theory.mse_std(W, B, S, var, mu4)
             R = B - UB
-            out["bound_mse"][a, b] = normA**2 * var * np.sum(R * R) / (N + 1)
-            c_train = var * np.sum(((W - A) @ UB) ** 2) / (N + 1)
-            c_test = var * np.sum((A @ B - S) ** 2) / (N + 1)
+            out["bound_mse"][a, b] = normA**2 * var * np.sum(R * R) / n_nodes
+            c_train = var * np.sum(((W - A) @ UB) ** 2) / n_nodes
+            c_test = var * np.sum((A @ B - S) ** 2) / n_nodes
             out["consistency_mse"][a, b] = (np.sqrt(c_train) + np.sqrt(c_test)) ** 2
             out["out_of_span"][a, b] = theory.out_of_span_fraction(U, B)
     rms = np.sqrt(out["predicted_mse"])
     slack = np.sqrt(out["bound_mse"]) + np.sqrt(out["consistency_mse"])
     holds = rms <= slack * (1 + 1e-8) + 1e-150
-    u_ms = np.array([var * np.sum(tests[te][1] ** 2) / (N + 1) for te in test_spaces])
+    u_ms = np.array([var * np.sum(tests[te][1] ** 2) / n_nodes for te in test_spaces])
     d3 = ("train_space", "test_space", "resolution")
     ds = xr.Dataset(
         {**{name: (d3, v[:, :, None]) for name, v in out.items()},

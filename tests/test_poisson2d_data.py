@@ -116,3 +116,22 @@ def test_config_poisson2d_expands_tensor_product_spaces():
     raw["pde"] = ["poisson1d", "poisson2d"]
     with pytest.raises(ConfigError, match="config key pde: operators of different dimensions"):
         validate_config(raw)
+
+
+def test_noise_excess_mse_in_2d_counts_the_interior_nodes():
+    """Thm 3.2 with noisy targets over flattened 2D nodes: the mean over noise draws of the
+    extra expected MSE equals theory.noise_excess_mse with n_interior = (N-1)^2."""
+    from greenbench import theory
+
+    op = get_operator("poisson2d")
+    N, sigma, var = 4, 0.01, 1.0 / 3.0
+    x = op.grid(N)
+    rng = np.random.default_rng(12)
+    c, f = sample("sin2x2", x, 30, rng=rng)
+    F, Y = op.flat_nodes(f), op.flat_interior(op.solve("sin2x2", c, f, x))
+    B, S = op.data_operator("cos1x1", N)
+    clean = theory.expected_mse(theory.w_star(F, Y, 1e-10), B, S, var)
+    extra = [theory.expected_mse(theory.w_star(F, Y + sigma * rng.standard_normal(Y.shape),
+                                               1e-10), B, S, var) - clean for _ in range(400)]
+    predicted = theory.noise_excess_mse(F, B, sigma, var, 1e-10, n_interior=(N - 1) ** 2)
+    assert abs(np.mean(extra) / predicted - 1) < 0.1

@@ -131,7 +131,7 @@ def expected_mse(W: np.ndarray, B: np.ndarray, S: np.ndarray, var: float,
 
 
 def noise_excess_mse(F: np.ndarray, B: np.ndarray, sigma: float, var: float,
-                     rank_tol: float) -> float:
+                     rank_tol: float, n_interior: int | None = None) -> float:
     """Thm 3.2 with noisy targets: the expected extra test MSE of the linear model trained
     from ``W0 = 0`` on ``Y + E``, ``E`` i.i.d. ``N(0, sigma^2)`` on the ``N - 1`` interior
     nodes (docs/decisions.md, "Measurement noise").
@@ -157,13 +157,17 @@ def noise_excess_mse(F: np.ndarray, B: np.ndarray, sigma: float, var: float,
         Basis of the test space.
     sigma : float
         Absolute standard deviation of the target noise.
+    n_interior : int, optional
+        Number of noisy target nodes (the rows of ``W``); default ``n_nodes - 2``, the 1D
+        interior. 2D (flattened ``F``): ``(N - 1)^2`` of the ``(N + 1)^2`` nodes.
     """
     F = np.atleast_2d(np.asarray(F, dtype=np.float64))
     _, s, vt = np.linalg.svd(F, full_matrices=False)
     r = int(np.sum(s > rank_tol * s[0])) if s.size and s[0] > 0 else 0
     C = (vt[:r] @ np.asarray(B, dtype=np.float64)) / s[:r, None]
     n_nodes = F.shape[1]
-    return float(sigma**2 * (n_nodes - 2) * var * np.sum(C * C) / n_nodes)
+    n_int = n_nodes - 2 if n_interior is None else int(n_interior)
+    return float(sigma**2 * n_int * var * np.sum(C * C) / n_nodes)
 
 
 def mse_std(W: np.ndarray, B: np.ndarray, S: np.ndarray, var: float, mu4: float) -> float:

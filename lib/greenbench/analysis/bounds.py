@@ -134,16 +134,18 @@ def noise_table(
     for a, tr in enumerate(trains):
         F, u = (np.asarray(v, dtype=np.float64) for v in train_data[tr])
         Z = noise_draw(int(noise_seeds[tr]), u.shape)
+        F = operator.flat_nodes(F)  # flattened nodes (a no-op in 1D)
         for i, level in enumerate(levels):
             sigma = noise_sigma(level, u)
             sigmas[i, a] = sigma
-            Y = u[:, 1:-1] if level == 0 else u[:, 1:-1] + sigma * Z[:, 1:-1]
+            Y = operator.flat_interior(u if level == 0 else u + sigma * Z)
             W = theory.w_star(F, Y, rank_tol)
             for b, te in enumerate(test_spaces):
                 B, S = tests[te]
                 pred[i, a, b] = theory.expected_mse(W, B, S, var)
                 std[i, a, b] = theory.mse_std(W, B, S, var, mu4)
-                excess[i, a, b] = theory.noise_excess_mse(F, B, sigma, var, rank_tol)
+                excess[i, a, b] = theory.noise_excess_mse(F, B, sigma, var, rank_tol,
+                                                          n_interior=S.shape[0])
     d4 = ("noise", "train_space", "test_space", "resolution")
     return xr.Dataset(
         {"noise_predicted_mse": (d4, pred[..., None]),

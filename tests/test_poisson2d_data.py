@@ -135,3 +135,28 @@ def test_noise_excess_mse_in_2d_counts_the_interior_nodes():
                                                1e-10), B, S, var) - clean for _ in range(400)]
     predicted = theory.noise_excess_mse(F, B, sigma, var, 1e-10, n_interior=(N - 1) ** 2)
     assert abs(np.mean(extra) / predicted - 1) < 0.1
+
+
+def test_greens_extraction_2d_through_analysis_chunked():
+    """analysis.greens in 2D: impulses through an exact linear model of the fem data (u = A f),
+    in chunks, give the operator's discrete Green's function to round-off; a model of the
+    wrong output shape is named."""
+    from greenbench.analysis import greens
+
+    op = get_operator("poisson2d", k=1.3)
+    N = 6
+    A = op.fem_operator(N)
+
+    def predict(f):
+        u = np.zeros_like(f)
+        u[:, 1:-1, 1:-1] = (op.flat_nodes(f) @ A.T).reshape(-1, N - 1, N - 1)
+        return u + 0.25  # an affine model: the response to zero is subtracted
+
+    G_hat = greens.extract_greens(predict, N, 0.5, operator=op)
+    G = op.greens_matrix(N)
+    assert G_hat.shape == ((N - 1) ** 2,) * 2
+    assert np.abs(G_hat - G).max() < 1e-12 * np.abs(G).max()
+    R = greens.response_matrix(predict, N, operator=op, chunk=7)
+    assert np.abs(R - A).max() < 1e-12 * np.abs(A).max()
+    with pytest.raises(ValueError, match=r"expected \(1, 7, 7\)"):
+        greens.response_matrix(lambda f: f[:, 0], N, operator=op)

@@ -35,28 +35,66 @@ if TYPE_CHECKING:
     from greenbench.operators import Operator
 
 
-def response_matrix(predict: Predictor, N: int, amplitude: float = 1.0) -> np.ndarray:
-    """``R (N-1, N+1)``: interior response to impulses ``a e_j`` at every node, minus the
-    response to zero, divided by ``a``. One batched call of ``N + 2`` inputs."""
+def response_matrix(predict: Predictor, N: int, amplitude: float = 1.0, *,
+                    operator: Operator | None = None, chunk: int | None = None) -> np.ndarray:
+    """``R (n_interior, n_nodes)``: interior response to impulses ``a e_j`` at every node, minus
+    the response to zero, divided by ``a``. 1D (``operator`` None or 1D): ``(N-1, N+1)``, one
+    batched call of ``N + 2`` inputs. 2D (``operator.dim == 2``): the impulses are
+    ``(N+1, N+1)`` arrays, ``R`` is ``((N-1)^2, (N+1)^2)`` over flattened nodes
+    (``Operator.flat_nodes`` / ``flat_interior``), and the impulses go through ``predict`` in
+    batches of ``chunk`` (default 256) so that memory stays bounded."""
     if not amplitude > 0:
         raise ValueError(f"impulse amplitude must be > 0, got {amplitude}")
-    f = np.zeros((N + 2, N + 1))
-    f[1:] = amplitude * np.eye(N + 1)
-    u = np.asarray(predict(f), dtype=np.float64)
-    if u.shape != f.shape:
-        raise ValueError(f"model returned shape {u.shape}, expected {f.shape} (batch, N+1)")
-    return ((u[1:, 1:-1] - u[0, 1:-1]) / amplitude).T
+    dim = 1 if operator is None else operator.dim
+    if dim == 1 and chunk is None:
+        f = np.zeros((N + 2, N + 1))
+        f[1:] = amplitude * np.eye(N + 1)
+        u = np.asarray(predict(f), dtype=np.float64)
+        if u.shape != f.shape:
+            raise ValueError(f"model returned shape {u.shape}, expected {f.shape} (batch, N+1)")
+        return ((u[1:, 1:-1] - u[0, 1:-1]) / amplitude).T
+    grid = (N + 1,) * dim
+    n_nodes = (N + 1) ** dim
+    chunk = 256 if chunk is None else int(chunk)
+    if chunk < 1:
+        raise ValueError(f"impulse chunk must be >= 1, got {chunk}")
+
+    def interior(v: np.ndarray) -> np.ndarray:
+        v = np.asarray(v, dtype=np.float64)
+        want = (v.shape[0], *grid)
+        if v.shape != want:
+            raise ValueError(f"model returned shape {v.shape}, expected {want} "
+                             f"(batch, {', '.join(['N+1'] * dim)})")
+        return v[(slice(None),) + (slice(1, N),) * dim].reshape(v.shape[0], -1)
+
+    u0 = interior(predict(np.zeros((1, *grid))))[0]
+    R = np.empty(((N - 1) ** dim, n_nodes))
+    for start in range(0, n_nodes, chunk):
+        j = np.arange(start, min(start + chunk, n_nodes))
+        f = np.zeros((j.size, n_nodes))
+        f[np.arange(j.size), j] = amplitude
+        R[:, j] = ((interior(predict(f.reshape(j.size, *grid))) - u0) / amplitude).T
+    return R
 
 
-def greens_from_response(R: np.ndarray) -> np.ndarray:
-    """``G_hat = R[:, 1:-1] / dx`` on interior nodes, ``(N-1, N-1)``."""
-    N = R.shape[1] - 1
-    return R[:, 1:-1] * N
+def greens_from_response(R: np.ndarray, dim: int = 1) -> np.ndarray:
+    """``G_hat = R[:, interior] / dx^dim`` on interior nodes: ``(N-1, N-1)`` in 1D,
+    ``((N-1)^2, (N-1)^2)`` over flattened nodes in 2D (rows ``x_i``, columns sources)."""
+    if dim == 1:
+        N = R.shape[1] - 1
+        return R[:, 1:-1] * N
+    n = int(round(R.shape[1] ** (1.0 / dim)))
+    N = n - 1
+    cols = np.arange(n**dim).reshape((n,) * dim)[(slice(1, N),) * dim].ravel()
+    return R[:, cols] * N**dim
 
 
-def extract_greens(predict: Predictor, N: int, amplitude: float = 1.0) -> np.ndarray:
-    """``G_hat (N-1, N-1)`` of a model (rows ``x_i``, columns source ``s_j``)."""
-    return greens_from_response(response_matrix(predict, N, amplitude))
+def extract_greens(predict: Predictor, N: int, amplitude: float = 1.0, *,
+                   operator: Operator | None = None) -> np.ndarray:
+    """``G_hat`` of a model (rows ``x_i``, columns source ``s_j``): ``(N-1, N-1)`` in 1D,
+    ``((N-1)^2, (N-1)^2)`` in 2D (compare with ``operator.greens_matrix(N)``)."""
+    dim = 1 if operator is None else operator.dim
+    return greens_from_response(response_matrix(predict, N, amplitude, operator=operator), dim)
 
 
 def greens_rel_error(G_hat: np.ndarray, N: int, operator: Operator) -> float:

@@ -194,3 +194,33 @@ def test_bad_operator_input_names_the_key(bad, needle):
     with pytest.raises(ConfigError) as info:
         validate_config(bad)
     assert needle in str(info.value)
+
+
+@pytest.mark.parametrize("model, entry", [
+    ("fd", {"class": "fd", "params": {"orders": [2, 4]}, "train": {"optimizer": "exact"}}),
+    ("pinn", {"class": "pinn", "params": {"n_nets": 2, "width": 4}, "train": {"steps": 3}}),
+])
+def test_a_parameter_learner_trains_and_reloads_on_another_operator(model, entry, tmp_path):
+    """screened_poisson1d data: the dataset carries c, the task reads the operator from it, the
+    member learns k and c, its .pt records c, and load_trained rebuilds it with that operator."""
+    from greenbench import io
+    from greenbench.data import DataSpec, generate
+    from greenbench.train import TrainTask, dataset_checksums, load_trained, run_task
+
+    spec = DataSpec("screened_poisson1d", "sin2", 16, 12, coefficients={"c": 4.0})
+    path = tmp_path / "data" / "screened_poisson1d" / "sin2" / "N16.h5"
+    io.write_dataset(path, generate(spec))
+    assert io.read_dataset(path).attrs["c"] == 4.0
+    entry = {"params": {}, "train": {}, "enabled": True, **entry}
+    datasets = {"sin2": str(path)}
+    task = TrainTask(model=model, entry=entry, pde="screened_poisson1d", N=16,
+                     members=(("sin2", 0),), datasets=datasets, out_dir=str(tmp_path / "out"),
+                     checksums=dataset_checksums(datasets))
+    member = run_task(task)["members"][0]
+    assert "rel_error_c" in member
+    if model == "fd":
+        assert member["rel_error_lstsq_c"].shape == (2,) and member["rel_error_lstsq"][1] < 1e-3
+    content = io.load_torch(member["path"])
+    assert content["coefficients"] == {"c": 4.0}
+    module = load_trained(member["path"], task.entry)
+    assert module.operator == get_operator("screened_poisson1d", c=4.0)

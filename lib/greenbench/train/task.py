@@ -320,7 +320,8 @@ def run_task(task: TrainTask, checkpoint_path: str | None = None) -> dict[str, A
     result = fit(problem, cfg, resume=resume, save=save, fingerprint=fingerprint)
     members = _member_results(task, problem, result, operator)
     for member, module in zip(members, problem.member_modules(), strict=True):
-        io.save_torch(_pt_content(task, member, module, cfg, k, data_hash), member["path"])
+        io.save_torch(_pt_content(task, member, module, cfg, operator, data_hash),
+                      member["path"])
     if checkpoint_path and os.path.exists(checkpoint_path):
         os.remove(checkpoint_path)
     return _task_result(task, cfg, k, members, vectorized=getattr(problem, "vectorized", True),
@@ -363,8 +364,12 @@ def _to_torch(value: Any) -> Any:
 
 
 def _pt_content(task: TrainTask, member: Mapping[str, Any], module: nn.Module,
-                cfg: TrainConfig, k: float, data_hash: str) -> dict[str, Any]:
+                cfg: TrainConfig, operator, data_hash: str) -> dict[str, Any]:
+    """The ``.pt`` content; the operator's coefficients beyond ``k`` (``c``, ``b``) are recorded
+    as ``coefficients`` (absent for poisson1d, whose files are as before)."""
     metrics = {key: _to_torch(v) for key, v in member.items() if key != "path"}
+    k = operator.coefficients["k"]
+    extra = {c: float(v) for c, v in operator.coefficients.items() if c != "k"}
     return {"version": PT_VERSION, "model": task.model, "class": task.entry["class"],
             "params": plain(dict(task.entry.get("params") or {})),
             "entry": plain(dict(task.entry)), "N": task.N, "pde": task.pde,
@@ -372,6 +377,7 @@ def _pt_content(task: TrainTask, member: Mapping[str, Any], module: nn.Module,
             "data_checksum": task.checksums[member["train_space"]], "data_hash": data_hash,
             "dtype": cfg.dtype, "k": float(k), "fingerprint": task.fingerprint(),
             "noise": float(task.noise),
+            **({"coefficients": extra} if extra else {}),
             **({} if task.n_train is None else {"n_train": int(task.n_train)}),
             "state_dict": {k: v.detach().cpu() for k, v in module.state_dict().items()},
             "metrics": metrics}
@@ -476,7 +482,7 @@ def load_trained(path: str | os.PathLike, entry: Mapping[str, Any], *, model: st
     name = model or str(content.get("model", path))
     cfg = TrainConfig.from_entry(name, entry)
     module = build_member(entry["class"], int(content["N"]), entry.get("params") or {}, 0,
-                          getattr(torch, cfg.dtype), name)
+                          getattr(torch, cfg.dtype), name, _recorded_operator(content))
     normalized = normalizes(entry["class"], model_kind(type(module)), cfg)
     if normalized != ("f_scale" in content["state_dict"]):
         have = "with" if not normalized else "without"
@@ -486,6 +492,17 @@ def load_trained(path: str | os.PathLike, entry: Mapping[str, Any], *, model: st
         module = wrap(module, model=name)   # its scales come with the state dict
     module.load_state_dict(content["state_dict"])
     return module.eval()
+
+
+def _recorded_operator(content: Mapping[str, Any]):
+    """The operator a member was trained with (``pde``, ``k`` and ``coefficients`` of its
+    ``.pt``; the parameter learners are built with it), or None when not recorded."""
+    from greenbench.operators import OPERATORS
+
+    if content.get("pde") not in OPERATORS or "k" not in content:
+        return None
+    return from_attrs({"pde": content["pde"], "k": content["k"],
+                       **dict(content.get("coefficients") or {})})
 
 
 @torch.no_grad()

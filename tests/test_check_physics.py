@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 import pytest
 
-from greenbench import check, pde
+from greenbench import check
 from greenbench.data import DataSpec, generate
 from greenbench.io import DatasetError, check_dataset, read_dataset, write_dataset
 from greenbench.operators.poisson1d import Poisson1D

@@ -331,3 +331,19 @@ def test_in_span_mask_is_the_kronecker_product_of_triangles():
     inside = relation_masks(names, names, dim=2)["in_span"]
     L = np.tril(np.ones((4, 4), dtype=bool))
     assert np.array_equal(inside, np.kron(L, L))
+
+
+def test_analysis_masks_in_2d_come_from_the_definitions():
+    """scorecard.cell_masks and measures.masks in 2D: componentwise nesting, the 2D fem holds
+    every 2D space; 1D results are unchanged (tests/test_analysis_crossval.py)."""
+    from greenbench.analysis.measures import masks
+    from greenbench.analysis.scorecard import cell_masks
+
+    names = ["poly1x1", "poly2x1", "poly1x2", "sin1x1", "fem"]
+    c = cell_masks(names, names)
+    m = masks(names)
+    assert c["nested"][1, 0] and c["nested"][2, 0] and not c["nested"][1, 2]
+    assert c["in_span"][4].all() and not c["in_span"][:4, 4].any()
+    assert np.array_equal(c["nested"], m["nested"]) and np.array_equal(c["in_span"], m["in_span"])
+    assert m["family_out"][1, 2] and m["family_out"][2, 1] and not m["family_out"][1, 0]
+    assert m["cross_family"][0, 3] and not m["cross_family"][0, 4]   # fem: its own category

@@ -203,12 +203,22 @@ def space_names(spaces_config: dict, dim: int = 1) -> list[str]:
     return names
 
 
+def names_dim(names) -> int:
+    """The dimension of a list of space names: 2 if one of them is a tensor product
+    (``{family}{px}x{py}``), else 1 (``fem`` alone has no dimension of its own: 1)."""
+    return 2 if any(isinstance(n, str) and _NAME_2D.match(n) for n in names) \
+        or any(isinstance(n, Space) and n.dim == 2 for n in names) else 1
+
+
 def relation_masks(train_spaces, test_spaces, dim: int | None = None) -> dict[str, np.ndarray]:
     """Boolean ``(n_train, n_test)`` masks from the space definitions (not the names):
     ``in_span`` (:meth:`Space.contains`), ``nested`` (in span, same non-fem family, not the same
     space: componentwise ``(px', py') <= (px, py)`` in 2D), ``diagonal`` (the same space),
     ``cross_family`` (different families; fem is its own family), ``overlap``
-    (:meth:`Space.overlaps`)."""
+    (:meth:`Space.overlaps`). ``dim`` None: :func:`names_dim` of all the names (so that
+    ``fem`` among 2D spaces is the 2D fem)."""
+    if dim is None:
+        dim = names_dim([*train_spaces, *test_spaces])
     tr = [parse_space(s, dim) if isinstance(s, str) else s for s in train_spaces]
     te = [parse_space(s, dim) if isinstance(s, str) else s for s in test_spaces]
     out = {k: np.zeros((len(tr), len(te)), dtype=bool)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-from greenbench.spaces import FAMILIES, parse_space
+from greenbench.spaces import FAMILIES, parse_space, relation_masks
 
 FLOOR = 1e-32
 """MSE below this (exact zeros) counts as this in geometric means (the heatmaps' floor)."""
@@ -67,20 +67,19 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float:
 def masks(spaces: Sequence[str]) -> dict[str, np.ndarray]:
     """Boolean ``(n, n)`` masks over (train, test) for every :data:`CATEGORIES` entry, plus
     ``in_span``."""
-    sp = [parse_space(s) for s in spaces]
-    n = len(sp)
+    # from the space definitions (spaces.relation_masks; 2D: componentwise nesting)
+    rel = relation_masks(spaces, spaces)
+    n = len(spaces)
     out = {k: np.zeros((n, n), dtype=bool) for k in (*CATEGORIES, "in_span")}
-    for i, a in enumerate(sp):
-        for j, b in enumerate(sp):
-            out["diagonal"][i, j] = i == j
-            out["in_span"][i, j] = a.contains(b)
-            if "fem" in (a.family, b.family):
-                continue
-            same = a.family == b.family
-            out["nested"][i, j] = same and b.p < a.p
-            out["family_in"][i, j] = same and b.p <= a.p
-            out["family_out"][i, j] = same and b.p > a.p
-            out["cross_family"][i, j] = not same
+    smooth = np.array([not s.startswith("fem") for s in spaces])
+    both = smooth[:, None] & smooth[None, :]
+    same = both & ~rel["cross_family"]
+    out["diagonal"] = np.eye(n, dtype=bool)
+    out["in_span"] = rel["in_span"]
+    out["nested"] = rel["nested"]
+    out["family_in"] = same & rel["in_span"]
+    out["family_out"] = same & ~rel["in_span"]
+    out["cross_family"] = both & rel["cross_family"]
     out["out_of_span"] = ~out["in_span"]
     return out
 

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-from greenbench.spaces import parse_space
+from greenbench.spaces import relation_masks
 
 METRICS: tuple[str, ...] = (
     "in_distribution", "nested", "out_of_span", "cross_family", "span_consistency",
@@ -39,15 +39,12 @@ EPS = float(np.finfo(np.float64).eps)
 def cell_masks(train_spaces: Sequence[str], test_spaces: Sequence[str]) -> dict[str, np.ndarray]:
     """Boolean ``(n_train, n_test)`` masks: ``in_distribution``, ``nested``, ``out_of_span``,
     ``cross_family`` and ``in_span`` (the complement of ``out_of_span``)."""
-    tr = [parse_space(s) for s in train_spaces]
-    te = [parse_space(s) for s in test_spaces]
-    same = np.array([[a.name == b.name for b in te] for a in tr])
-    fam = np.array([[a.family == b.family for b in te] for a in tr])
-    inside = np.array([[a.contains(b) for b in te] for a in tr])
-    nested = np.array([[a.family == b.family and a.p is not None and b.p < a.p for b in te]
-                       for a in tr])
-    return dict(in_distribution=same, nested=nested, out_of_span=~inside,
-                cross_family=~fam, in_span=inside)
+    # from the space definitions (spaces.relation_masks): in 2D, nested is componentwise
+    # (px', py') <= (px, py) within a family, and fem is the 2D fem
+    rel = relation_masks(train_spaces, test_spaces)
+    return dict(in_distribution=rel["diagonal"], nested=rel["nested"],
+                out_of_span=~rel["in_span"], cross_family=rel["cross_family"],
+                in_span=rel["in_span"])
 
 
 def geometric_mean(values: np.ndarray, mask: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:

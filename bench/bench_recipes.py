@@ -38,6 +38,7 @@ import yaml  # noqa: E402
 from greenbench import pde  # noqa: E402
 from greenbench.data import DataSpec, generate  # noqa: E402
 from greenbench.models import TrainConfig  # noqa: E402
+from greenbench.operators import get_operator  # noqa: E402
 from greenbench.spaces import ALL_SPACES  # noqa: E402
 from greenbench.train import fit, make_problem, predict  # noqa: E402
 
@@ -85,7 +86,7 @@ def run(name: str, entry: dict, N: int, spaces, data=None) -> dict:
     cfg = TrainConfig.from_entry(name, {**entry, "train": {**entry.get("train", {}),
                                                            "checkpoint_every": 0}})
     problem = make_problem(name, entry, N, [1000 + i for i in range(len(spaces))], f, u, x,
-                           1.0, cfg, torch.device("cpu"))
+                           get_operator("poisson1d", k=1.0), cfg, torch.device("cpu"))
     t0 = time.process_time()
     result = fit(problem, cfg)
     cpu = time.process_time() - t0

@@ -160,3 +160,19 @@ def test_greens_extraction_2d_through_analysis_chunked():
     assert np.abs(R - A).max() < 1e-12 * np.abs(A).max()
     with pytest.raises(ValueError, match=r"expected \(1, 7, 7\)"):
         greens.response_matrix(lambda f: f[:, 0], N, operator=op)
+
+
+def test_config_refuses_1d_space_for_2d_study_naming_the_key():
+    from pathlib import Path
+
+    from greenbench.config import ConfigError, validate_config
+    from greenbench.io import read_yaml
+
+    raw = read_yaml(Path(__file__).resolve().parents[1] / "config" / "poisson2d.yaml")
+    raw["analysis"]["quantity_space"] = "sin2"
+    with pytest.raises(ConfigError, match=r"analysis.quantity_space: 'sin2' .*sin2x2"):
+        validate_config(raw)
+    raw["analysis"]["quantity_space"] = "sin2x2"
+    raw["spaces"] = {"sin": [0, 2]}
+    with pytest.raises(ConfigError, match="spaces"):
+        validate_config(raw)

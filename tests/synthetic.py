@@ -22,6 +22,7 @@ import xarray as xr
 from greenbench.analysis import greens as gr
 from greenbench.analysis import measures as ms
 from greenbench.analysis import quantity as qt
+from greenbench.analysis import training as trn
 from greenbench.analysis.convergence import _p_trends
 from greenbench.analysis.scorecard import scorecard
 from greenbench.config import validate_config
@@ -76,6 +77,7 @@ def synthetic_results(
     spaces: Sequence[str], resolutions: Sequence[int], seeds: Sequence[int],
     models: Mapping[str, str], *, q_orders: Sequence[int] = (2, 4, 6), k: float = 1.0,
     master_seed: int = 0, config_hash: str = "synthetic", data_hash: str | None = None,
+    unconverged: Mapping[str, Sequence[str]] | None = None, steps: int = 400,
 ) -> dict[str, object]:
     """Build every results file of one study in memory.
 
@@ -89,11 +91,18 @@ def synthetic_results(
     data_hash
         The ``data_hash`` attribute (default: that of the default study on these spaces and
         resolutions, what the report checks it against).
+    unconverged
+        Model -> training spaces whose members (every seed and N) ran all ``steps`` with a
+        loss still falling at the end: not converged by
+        :func:`greenbench.analysis.training.converged_members`; every other iterative member
+        stopped on a plateau, and ``linear`` is a closed-form fit. ``measures`` leaves the
+        unconverged members out, as the analysis does.
 
     Returns
     -------
-    dict with ``crossval``, ``bounds``, ``convergence``, ``quantity``, ``measures``, ``greens``
-    (xarray.Dataset) and ``greens_fields`` (dict resolution -> Dataset of ``G_hat``, ``G``).
+    dict with ``crossval``, ``bounds``, ``convergence``, ``quantity``, ``measures``, ``greens``,
+    ``training`` (xarray.Dataset) and ``greens_fields`` (dict resolution -> Dataset of
+    ``G_hat``, ``G``).
     """
     spaces, res, seeds = list(spaces), [int(r) for r in resolutions], [int(s) for s in seeds]
     op_models = {m: c for m, c in models.items() if c not in ("fd", "pinn")}
@@ -256,10 +265,54 @@ def synthetic_results(
                     offset=offsets),
         attrs={**attrs, "k": k, "fem_mass": "consistent", "impulse_amplitude": 1.0,
                "max_cond": 1e10})
-    measures = ms.measures_dataset(crossval, spaces)
+    training = trn.training_dataset(
+        {(m, N): _fake_metrics(op_models[m], spaces, seeds, train_mse[i, :, r],
+                               diverged[i, :, r], (unconverged or {}).get(m, ()), steps)
+         for i, m in enumerate(names) for r, N in enumerate(res)},
+        spaces, res, seeds, tail=0.1, rel_tol=0.05)
+    training.attrs.update(attrs)
+    measures = ms.measures_dataset(crossval, spaces, trn.unconverged(training))
     measures.attrs.update(attrs)
     out = dict(crossval=crossval, bounds=bounds, convergence=convergence, quantity=quantity,
-               measures=measures, greens=greens)
+               measures=measures, greens=greens, training=training)
     out = {kind: apply_contract(ds, kind) for kind, ds in out.items()}
     out["greens_fields"] = {N: apply_contract(ds, "greens_fields") for N, ds in fields.items()}
     return out
+
+
+def _fake_metrics(cls: str, spaces: Sequence[str], seeds: Sequence[int], train_mse: np.ndarray,
+                  diverged: np.ndarray, unconverged: Sequence[str], steps: int) -> xr.Dataset:
+    """A training ``metrics.nc`` of one (model, N) with the variables the training analysis
+    reads: ``linear`` is a closed-form fit (steps 0, 1); another member decays geometrically
+    from 1 to its ``train_mse`` and stops on a plateau at 3/4 of ``steps``, unless its space is
+    in ``unconverged`` (it runs all ``steps``, still falling 10x over the last tenth)."""
+    exact = cls == "linear"
+    step = np.array([0, 1]) if exact else np.arange(0, steps + 1, max(1, steps // 100))
+    ns = len(seeds)
+    loss = np.full((len(spaces), ns, step.size), np.nan)
+    final = np.zeros((len(spaces), ns), dtype=np.int64)
+    stopped = np.zeros((len(spaces), ns), dtype=bool)
+    for a, space in enumerate(spaces):
+        for b in range(ns):
+            target = float(train_mse[a, b]) if np.isfinite(train_mse[a, b]) else 1e-6
+            if exact:
+                loss[a, b], final[a, b] = [1.0, target], 1
+            elif space in unconverged:     # log-linear all the way: 10x in the last tenth
+                loss[a, b] = 10.0 ** (np.log10(target) * step / steps)
+                final[a, b] = steps
+            else:                          # reaches target at steps/2, stops at 3/4
+                t = np.minimum(step / (steps / 2), 1.0)
+                stop = int(0.75 * steps)
+                loss[a, b] = np.where(step <= stop, 10.0 ** (np.log10(target) * t), np.nan)
+                loss[a, b, np.searchsorted(step, stop)] = target
+                final[a, b], stopped[a, b] = stop, True
+            if diverged[a, b]:
+                loss[a, b, step.size // 2:] = np.nan
+    best = np.nanmin(loss, axis=-1)
+    ts = ("train_space", "seed")
+    return xr.Dataset(
+        dict(final_step=(ts, final), diverged=(ts, np.asarray(diverged, bool)),
+             stopped=(ts, stopped), loss=(ts + ("step",), loss), final_loss=(ts, best),
+             best_loss=(ts, best)),
+        coords=dict(train_space=list(spaces), seed=list(seeds), step=step),
+        attrs=dict(optimizer="exact" if exact else "adam", **{"class": cls}))

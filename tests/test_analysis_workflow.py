@@ -36,7 +36,7 @@ STUDY = {
     },
     "analysis": {"sample_sizes": [1, 3, 30], "quantity_steps": 5},
 }
-KINDS = ("crossval", "bounds", "convergence", "quantity", "measures", "greens")
+KINDS = ("crossval", "bounds", "convergence", "quantity", "measures", "greens", "training")
 TARGETS = [f"results/poisson1d/{n}.nc" for n in KINDS] \
     + [f"results/poisson1d/greens/N{n}.nc" for n in RES]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))

@@ -40,7 +40,8 @@ def test_heatmap_png_valid_and_sized(results, tmp_path):
     path = tmp_path / "figures" / "heatmap_linear.png"
     plots.save_figure(plots.plot_heatmap(results["crossval"], "linear"), path)
     w, h = png_size(path.read_bytes())
-    assert (w, h) == (round(15.5 * DPI), round(5.1 * DPI))     # three panels side by side
+    # three panels side by side, and the seed spread: the fixture has two seeds
+    assert (w, h) == (round(20.5 * DPI), round(5.1 * DPI))
     assert not list(tmp_path.glob("figures/.*tmp*"))          # atomic write left nothing
 
 
@@ -161,7 +162,7 @@ def test_heatmap_of_a_model_with_no_usable_cell_renders(results):
             warnings.simplefilter("error")
             fig = plots.plot_heatmap(data, "mlp")
             png = png_bytes(fig)
-        assert png_size(png) == (round(15.5 * DPI), round(5.1 * DPI))
+        assert png_size(png) == (round(20.5 * DPI), round(5.1 * DPI))   # 2 seeds: 4 panels
         images = [fig.axes[k].images[0] for k in range(3)]
         assert all(im.get_array().mask.all() for im in images)
         shared = plots.heatmap_limits(data, 32)

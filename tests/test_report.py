@@ -63,6 +63,7 @@ def write_results(tmp: Path, classes: dict[str, str]) -> dict[str, Path]:
                                           "measures", "greens")}
     for key, path in paths.items():
         write_netcdf(r[key], path)
+    write_netcdf(r["training"], tmp / "training.nc")     # read by the training figure only
     paths["greens_fields"] = tmp / "greens" / "N32.nc"
     write_netcdf(r["greens_fields"][32], paths["greens_fields"])
     return paths
@@ -73,6 +74,8 @@ def draw_figures(tmp: Path, paths: dict[str, Path], models: list[str]) -> list[P
     fig = tmp / "figures"
     run = {"plot_scorecard": dict(input={"crossval": paths["crossval"]},
                                   output=[fig / "scorecard.png"], params={"models": models})}
+    run["plot_training"] = dict(input={"training": tmp / "training.nc"},
+                                output=[fig / "training.png"], params={"models": models})
     run["plot_heatmap"] = dict(  # rule plot_heatmaps: every model's heatmap in one job
         input={"crossval": paths["crossval"]}, output=[fig / f"heatmap_{m}.png" for m in models],
         params={"models": models, "spaces": NAMES, "resolution": 32})
@@ -90,7 +93,8 @@ def draw_figures(tmp: Path, paths: dict[str, Path], models: list[str]) -> list[P
                 "fem_mass": "consistent"})
     for name, spec in run.items():
         run_script(name.split(":")[0], tmp / "logs" / f"{name}.log", **spec)
-    return ([fig / "scorecard.png"] + [fig / f"heatmap_{m}.png" for m in models]
+    return ([fig / "scorecard.png", fig / "training.png"]
+            + [fig / f"heatmap_{m}.png" for m in models]
             + [fig / f"{n}.png" for n in ("bounds", "convergence", "parameter_error", "quantity",
                                           "greens", "stencil")])
 
@@ -152,7 +156,7 @@ def test_report_embeds_every_figure_with_caption(built):
     page = out.read_text()
     images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" width="(\d+)" '
                         r'height="(\d+)"', page)
-    assert len(images) == len(figures) == 3 + 7
+    assert len(images) == len(figures) == 3 + 8
     for fig, (data, w, h) in zip(figures, images, strict=True):
         raw = base64.b64decode(data)
         assert raw == fig.read_bytes()                          # in report order, unaltered
@@ -335,8 +339,8 @@ def test_empty_study_report_builds(tmp_path):
     assert "This study trains no models" in (tmp_path / "r.html").read_text()
 
 
-REPORT_RULES = ("plot_heatmaps", "plot_scorecard", "plot_bounds", "plot_convergence",
-                "plot_greens", "report")
+REPORT_RULES = ("plot_heatmaps", "plot_scorecard", "plot_training", "plot_bounds",
+                "plot_convergence", "plot_greens", "report")
 
 
 def _snakemake(workdir: Path, repo_root: Path, *args: str) -> subprocess.CompletedProcess:
@@ -375,7 +379,8 @@ def test_report_rules_build_the_report_with_a_missing_model(tmp_path, repo_root)
     measures.update(measures_dataset(cv, NAMES))
     for key, ds in (("crossval", cv), ("bounds", r["bounds"]),
                     ("convergence", r["convergence"]), ("quantity", r["quantity"]),
-                    ("measures", measures), ("greens", r["greens"])):
+                    ("measures", measures), ("greens", r["greens"]),
+                    ("training", r["training"])):
         write_netcdf(ds, results / f"{key}.nc")
     for N, ds in r["greens_fields"].items():
         write_netcdf(ds, results / "greens" / f"N{N}.nc")
@@ -389,7 +394,7 @@ def test_report_rules_build_the_report_with_a_missing_model(tmp_path, repo_root)
     assert proc.returncode == 0, proc.stderr[-4000:]
     figures = sorted(p.name for p in (results / "figures").glob("*.png"))
     assert figures == sorted(
-        ["scorecard.png", "heatmap_linear.png", "heatmap_mlp.png", "bounds.png",
+        ["scorecard.png", "training.png", "heatmap_linear.png", "heatmap_mlp.png", "bounds.png",
          "convergence.png", "parameter_error.png", "quantity.png", "greens.png", "stencil.png"])
     page = (tmp_path / "results" / "report.html").read_text()
     assert page.count('<img src="data:image/png;base64,') == len(figures)

@@ -40,6 +40,7 @@ TEMPLATES: dict[str, str] = {
     "quantity": "results/{pde}/quantity.nc",
     "convergence": "results/{pde}/convergence.nc",
     "measures": "results/{pde}/measures.nc",
+    "training": "results/{pde}/training.nc",
     "greens": "results/{pde}/greens.nc",
     "greens_fields": "results/{pde}/greens/N{res}.nc",
     "figures": "results/{pde}/figures",
@@ -232,6 +233,11 @@ def convergence(pde: object = "{pde}") -> str:
 def measures(pde: object = "{pde}") -> str:
     """``results/{pde}/measures.nc``: the numbers the report judges."""
     return fill("measures", pde=pde)
+
+
+def training(pde: object = "{pde}") -> str:
+    """``results/{pde}/training.nc``: convergence and loss curves of the trained members."""
+    return fill("training", pde=pde)
 
 
 def greens(pde: object = "{pde}") -> str:

@@ -110,6 +110,7 @@ COORDS: dict[str, Var] = {
     "category": Var(("category",), "str", None, "category of (train, test) cells"),
     "noise": Var(("noise",), "float", _D,
                  "noise level of the training targets (relative to the RMS of u)"),
+    "curve_step": Var(("curve_step",), "int", _D, "optimizer step of the resampled loss curve"),
 }
 
 
@@ -282,8 +283,27 @@ MEASURES = {
     "diverged_fraction": Var(("model",), "float", _D, "fraction of diverged members"),
     "train_mse_spread": Var((), "float", _D,
                             "decades between models' training MSE at the finest N"),
+    "unconverged": Var(_MR, "int", _D, "usable members left out as not converged"),
+    "usable_members": Var(_MR, "int", _D, "members neither missing nor diverged"),
+    "scorecard_seed": Var(_MR + ("metric", "seed"), "float", _D,
+                          "scorecard of each training seed alone"),
     "out_of_span_spread": Var((), "float", _D,
                               "decades between models' out-of-span MSE at the finest N"),
+}
+TRAINING = {
+    "converged": Var(M4, "bool", _D, "member converged (docs/decisions.md)"),
+    "stopped": Var(M4, "bool", _D, "stopped on a plateau of the training objective"),
+    "diverged": Var(M4, "bool", _D, "training objective became non-finite"),
+    "trained": Var(M4, "bool", _D, "member has training metrics"),
+    "final_step": Var(M4, "int", _D, "optimizer steps completed"),
+    "final_loss": Var(M4, "float", _D, "training objective at the end of training"),
+    "best_loss": Var(M4, "float", _D, "lowest training objective seen"),
+    "tail_decrease": Var(M4, "float", _D,
+                         "relative decrease of the running-minimum objective over the tail"),
+    "loss_curve": Var(M4 + ("curve_step",), "float", _D,
+                      "training objective resampled on curve_step"),
+    "exact_fit": Var(("model",), "bool", _D, "closed-form fit (optimizer exact)"),
+    "model_class": Var(("model",), "str", None, "model class"),
 }
 _QM = ("quantity_model", "sample_size")
 QUANTITY = {
@@ -399,7 +419,10 @@ KINDS: dict[str, FileKind] = {k.name: k for k in (
              _QUANTITY_ATTRS),
     FileKind("measures", "results/{pde}/measures.nc", r"(^|/)measures\.nc$", ("measures.nc",),
              MEASURES, _coords("model", "train_space", "test_space", "resolution", "category",
-                               "family"), ("machine_precision_mse", "floor")),
+                               "family", "metric", "seed"), ("machine_precision_mse", "floor")),
+    FileKind("training", "results/{pde}/training.nc", r"(^|/)training\.nc$", ("training.nc",),
+             TRAINING, _coords("model", "train_space", "resolution", "seed", "curve_step"),
+             ("converge_tail", "converge_rel_tol")),
     FileKind("convergence", "results/{pde}/convergence.nc", r"(^|/)convergence\.nc$",
              ("convergence.nc",), CONVERGENCE,
              _coords("q", "train_space", "resolution", "seed", "family"),

@@ -2,7 +2,8 @@
 # evaluation file per model and N, one job per model), then aggregated into the benchmark
 # (crossval.nc), the Green's functions (greens.nc, greens/N{res}.nc), Thm 3.2 (bounds.nc), Thm 3.1
 # (convergence.nc), the data-quantity study (quantity.nc: evaluates the members trained by
-# train_quantity) and the measures the report judges (measures.nc). Nothing here trains.
+# train_quantity), the training evidence (training.nc: convergence per member, loss curves)
+# and the measures the report judges (measures.nc, on converged members). Nothing here trains.
 # Layouts: docs/results_format.md.
 from greenbench.analysis.config import step_params
 
@@ -157,9 +158,35 @@ rule convergence:
         "../../scripts/analyze_convergence.py"
 
 
+rule training:
+    input:
+        metrics=[STUDY.model_metrics(m) for m in STUDY.operator_models],
+    output:
+        paths.training(),
+    log:
+        "logs/{pde}/analysis/training.log",
+    benchmark:
+        "logs/{pde}/analysis/training.benchmark.tsv"
+    conda:
+        "../envs/greenbench.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    params:
+        analysis=ANALYSIS,
+        metrics=[
+            [m, n, STUDY.train_metrics(m, n)]
+            for m in STUDY.operator_models
+            for n in RESOLUTIONS
+        ],
+    script:
+        "../../scripts/analyze_training.py"
+
+
 rule measures:
     input:
         crossval="results/{pde}/crossval.nc",
+        training=paths.training(),
     output:
         "results/{pde}/measures.nc",
     log:

@@ -9,7 +9,7 @@ FINEST = STUDY.finest
 
 # Every figure of the report, in report order.
 REPORT_FIGURES = (
-    [STUDY.figure("scorecard")]
+    [STUDY.figure("scorecard"), STUDY.figure("training")]
     + [STUDY.figure(f"heatmap_{m}") for m in OPERATOR_MODELS]
     + [
         STUDY.figure(name)
@@ -75,6 +75,29 @@ rule plot_scorecard:
         models=OPERATOR_MODELS,
     script:
         "../../scripts/plot_scorecard.py"
+
+
+# Loss curves per model (median and 10-90% band over the training spaces), one panel per N.
+rule plot_training:
+    input:
+        training=paths.training(),
+    output:
+        report(
+            paths.figure(name="training"),
+            caption="../report/training.rst",
+            category="Training",
+        ),
+    log:
+        "logs/{pde}/report/training.log",
+    conda:
+        "../envs/greenbench.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        models=OPERATOR_MODELS,
+    script:
+        "../../scripts/plot_training.py"
 
 
 rule plot_bounds:

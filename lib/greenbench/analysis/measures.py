@@ -140,7 +140,34 @@ def _spread(values: np.ndarray) -> float:
     return float(np.log10(v.max() / v.min())) if v.size >= 2 else float("nan")
 
 
-def measures_dataset(cv: xr.Dataset, spaces: Sequence[str]) -> xr.Dataset:
+def leave_out(cv: xr.Dataset, exclude: xr.DataArray) -> xr.Dataset:
+    """``cv`` with the members of ``exclude`` (bool over some of ``model, train_space,
+    resolution, seed``; absent members count False) marked ``missing`` and their ``train_mse``
+    NaN: what the measures are computed on when the non-converged members are left out
+    (``diverged`` is kept, so ``diverged_fraction`` still counts every member)."""
+    ex = exclude.astype(bool).reindex_like(cv["missing"], fill_value=False)
+    ex = ex.broadcast_like(cv["missing"]).transpose(*cv["missing"].dims)
+    out = cv.copy()
+    out["missing"] = cv["missing"] | ex
+    out["train_mse"] = cv["train_mse"].where(~ex.transpose(*cv["train_mse"].dims))
+    return out
+
+
+def seed_scorecard(cv: xr.Dataset, factor: float, floor: float) -> xr.DataArray:
+    """``(model, resolution, metric, seed)``: the scorecard of each seed alone
+    (:func:`greenbench.analysis.scorecard.scorecard` of ``cv`` at that seed), whose range over
+    seeds the report prints beside each scorecard entry."""
+    from greenbench.analysis.scorecard import scorecard
+
+    parts = [scorecard(cv.isel(seed=[j]), factor, floor)["scorecard"]
+             for j in range(cv.sizes["seed"])]
+    return xr.concat(parts, dim=xr.DataArray(cv["seed"].values, dims="seed", name="seed")
+                     ).transpose("model", "resolution", "metric", "seed")
+
+
+def measures_dataset(cv: xr.Dataset, spaces: Sequence[str],
+                     exclude: xr.DataArray | None = None, *, scorecard_factor: float = 10.0,
+                     scorecard_floor: float = 1e-6) -> xr.Dataset:
     """The variables of ``measures.nc`` from ``crossval.nc`` (docs/results_format.md).
 
     Returns ``cell_mse (model, train_space, test_space, resolution)``, ``category_mask
@@ -150,8 +177,25 @@ def measures_dataset(cv: xr.Dataset, spaces: Sequence[str]) -> xr.Dataset:
     ``coverage_trend (model, resolution, family)``, ``train_mse_gmean (model, resolution)``,
     ``train_mse_gmean_all``, ``train_mse_max``, ``diverged_fraction (model)`` and, at the finest
     resolution, ``train_mse_spread`` and ``out_of_span_spread`` (decades across models).
+
+    ``exclude`` (bool over ``model, train_space, resolution, seed``; the non-converged members
+    of :func:`greenbench.analysis.training.unconverged`): those members are left out of every
+    measure but ``diverged_fraction`` and counted in ``unconverged`` (model, resolution), out
+    of ``usable_members`` (neither missing nor diverged). ``scorecard_seed`` (model,
+    resolution, metric, seed) is the scorecard of each seed alone over every usable member
+    (with ``scorecard_factor``, ``scorecard_floor``: crossval.nc's attributes).
     """
     sp = list(spaces)
+    usable = ~(cv["missing"] | cv["diverged"]).sel(train_space=sp)
+    n_usable = usable.sum(dim=("train_space", "seed")).transpose("model", "resolution")
+    per_seed = seed_scorecard(cv, scorecard_factor, scorecard_floor)
+    if exclude is not None:
+        ex = exclude.astype(bool).reindex_like(cv["missing"], fill_value=False).sel(
+            train_space=sp)
+        n_out = (ex & usable).sum(dim=("train_space", "seed")).transpose("model", "resolution")
+        cv = leave_out(cv, exclude)
+    else:
+        n_out = xr.zeros_like(n_usable)
     models = [str(m) for m in cv["model"].values]
     res = [int(r) for r in cv["resolution"].values]
     cells = cell_mse(cv, sp)                                  # (model, train, test, res)
@@ -201,12 +245,19 @@ def measures_dataset(cv: xr.Dataset, spaces: Sequence[str]) -> xr.Dataset:
              coverage_trend=(dmr + ("family",), trend),
              train_mse_gmean=(dmr, tm_res), train_mse_gmean_all=(dm, tm_all),
              train_mse_max=(dm, tm_max), diverged_fraction=(dm, np.asarray(div, float)),
-             train_mse_spread=((), spread_t), out_of_span_spread=((), spread_o)),
+             train_mse_spread=((), spread_t), out_of_span_spread=((), spread_o),
+             unconverged=(dmr, n_out.sel(model=models, resolution=res).values.astype(np.int64)),
+             usable_members=(dmr, n_usable.sel(model=models, resolution=res).values
+                             .astype(np.int64)),
+             scorecard_seed=(dmr + ("metric", "seed"),
+                             per_seed.sel(model=models, resolution=res).values)),
         coords=dict(model=models, train_space=sp, test_space=sp, resolution=res,
-                    category=list(CATEGORIES), family=list(FAMILIES)),
+                    category=list(CATEGORIES), family=list(FAMILIES),
+                    metric=[str(v) for v in per_seed["metric"].values],
+                    seed=[int(v) for v in per_seed["seed"].values]),
         attrs=dict(machine_precision_mse=MACHINE_PRECISION_MSE, floor=FLOOR))
 
 
 __all__ = ["CATEGORIES", "FAMILIES", "FLOOR", "MACHINE_PRECISION_MSE", "cell_mse",
-           "family_trend", "gmean", "gmean_axis", "masks", "measures_dataset", "spanning_size",
-           "spearman"]
+           "family_trend", "gmean", "gmean_axis", "leave_out", "masks", "measures_dataset",
+           "seed_scorecard", "spanning_size", "spearman"]

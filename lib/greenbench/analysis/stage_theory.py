@@ -305,11 +305,21 @@ def quantity_dataset(dataset_paths: Mapping[str, PathLike], cfg: AnalysisConfig,
     return out
 
 
-def measures_file_dataset(crossval: xr.Dataset | PathLike, cfg: AnalysisConfig) -> xr.Dataset:
+def measures_file_dataset(crossval: xr.Dataset | PathLike, cfg: AnalysisConfig,
+                          training: xr.Dataset | PathLike | None = None) -> xr.Dataset:
     """``measures.nc``: the reductions of ``crossval.nc`` the report's findings read
-    (:func:`greenbench.analysis.measures.measures_dataset`); ``crossval`` is checked first
+    (:func:`greenbench.analysis.measures.measures_dataset`); ``crossval`` and ``training``
+    (``training.nc``: its non-converged members are left out and counted) are checked first
     (the study's hash)."""
+    from greenbench.analysis.training import unconverged
+
     crossval, _ = _read_checked(crossval, "crossval.nc", cfg, cfg.config_hash)
-    out = ms.measures_dataset(crossval, cfg.spaces)
+    exclude = None
+    if training is not None:
+        training, _ = _read_checked(training, "training.nc", cfg, cfg.config_hash)
+        exclude = unconverged(training)
+    out = ms.measures_dataset(crossval, cfg.spaces, exclude,
+                              scorecard_factor=cfg.scorecard_factor,
+                              scorecard_floor=cfg.scorecard_floor)
     out.attrs.update(provenance(cfg.config_hash), pde=cfg.pde, data_hash=cfg.data_hash)
     return out

@@ -1,6 +1,6 @@
 """The cross-validation heatmap: log10 test error, rows = training space, columns = test space.
 
-One figure per model with three panels:
+One figure per model with three panels (four when the study has several training seeds):
 
 1. log10 MSE on the colour scale shared by every model (:func:`heatmap_limits`), so that the
    colours of two models can be compared directly;
@@ -8,12 +8,14 @@ One figure per model with three panels:
    cells, at least one decade wide), so that the structure of a model whose errors span a few
    decades (the neural models, 1e-6..1e-1, against a shared scale down to 1e-32) is visible;
 3. log10 relative L2 error (``rel_l2``), on its own range: the error relative to the size of
-   the test solutions, which removes the differences of scale between test spaces.
+   the test solutions, which removes the differences of scale between test spaces;
+4. with several seeds, the spread over the seeds of each cell: ``log10(max/min)`` of its MSE
+   over the usable seeds (decades between the best and the worst seed).
 
 Spaces are grouped by family in the canonical order poly, cos, sin, fem, with separator lines
 and family labels. A cell averages ``log10`` of the error over the seeds whose training did not
-diverge (the log of the geometric mean); a cell with no usable seed is drawn hatched grey
-(missing) or red-crossed (every seed diverged).
+diverge (the log of the geometric mean; with two seeds, also the median of the logs); a cell
+with no usable seed is drawn hatched grey (missing) or red-crossed (every seed diverged).
 """
 
 from __future__ import annotations
@@ -58,6 +60,10 @@ class HeatmapCells:
         Seeds whose training diverged, per training space.
     n_seeds : int
         Seeds in the file.
+    log10_spread : (n_train, n_test) float64
+        Spread over the usable seeds, ``max - min`` of their log10 values (decades; the
+        factor between the best and the worst seed is ``10**log10_spread``); NaN where fewer
+        than 2 seeds are usable.
     """
 
     log10_mse: np.ndarray
@@ -67,6 +73,7 @@ class HeatmapCells:
     n_diverged: np.ndarray
     n_seeds: int
     variable: str = "mse"
+    log10_spread: np.ndarray | None = None
 
 
 def finest_resolution(ds: xr.Dataset) -> int:
@@ -94,7 +101,7 @@ def heatmap_cells(crossval: xr.Dataset, model: str, resolution: int,
     have_res = resolution in set(int(r) for r in crossval["resolution"].values)
     if not (have_model and have_res):
         return HeatmapCells(np.full((n, n), np.nan), np.full((n, n), MISSING), names, names,
-                            np.zeros(n, dtype=int), n_seeds, variable)
+                            np.zeros(n, dtype=int), n_seeds, variable, np.full((n, n), np.nan))
     sel = dict(model=model, resolution=resolution)
     mse = (crossval[variable].sel(sel)
            .reindex(train_space=names, test_space=names)
@@ -117,7 +124,10 @@ def heatmap_cells(crossval: xr.Dataset, model: str, resolution: int,
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(count > 0, logs.sum(axis=2) / np.maximum(count, 1), np.nan)
     status = np.where(count > 0, OK, np.where(bad.any(axis=2), DIVERGED, MISSING))
-    return HeatmapCells(mean, status, names, names, div.sum(axis=1), n_seeds, variable)
+    hi = np.where(usable, logs, -np.inf).max(axis=2)
+    lo = np.where(usable, logs, np.inf).min(axis=2)
+    spread = np.where(count >= 2, hi - lo, np.nan)
+    return HeatmapCells(mean, status, names, names, div.sum(axis=1), n_seeds, variable, spread)
 
 
 def heatmap_limits(crossval: xr.Dataset, resolution: int, models: Sequence[str] | None = None,
@@ -249,8 +259,9 @@ def plot_heatmap(crossval: xr.Dataset, model: str, *, resolution: int | None = N
     own = own_limits(cells.log10_mse)
     own_rel = own_limits(rel.log10_mse)
 
-    fig = new_figure(15.5, 5.1)
-    axes = fig.subplots(1, 3)
+    several = cells.n_seeds > 1
+    fig = new_figure(20.5 if several else 15.5, 5.1)
+    axes = fig.subplots(1, 4 if several else 3)
     lo, hi = (int(p) for p in OWN_PERCENTILES)
     rule = f"{lo}st..{hi}th percentile"
     _draw_panel(fig, axes[0], cells, shared, cmap,
@@ -263,6 +274,15 @@ def plot_heatmap(crossval: xr.Dataset, model: str, *, resolution: int | None = N
                 f"log10 rel_l2, own range {_fmt_range(own_rel)} ({rule})"
                 if own_rel is not None else "log10 rel_l2: no usable cell",
                 "log10 relative L2 error", ylabel=False)
+    if several:
+        spread = HeatmapCells(cells.log10_spread, np.where(np.isfinite(cells.log10_spread), OK,
+                                                           cells.status),
+                              cells.train_spaces, cells.test_spaces, cells.n_diverged,
+                              cells.n_seeds, cells.variable, cells.log10_spread)
+        top = own_limits(cells.log10_spread, min_span=1.0)
+        _draw_panel(fig, axes[3], spread, (0.0, 1.0) if top is None else (0.0, max(top[1], 1.0)),
+                    "magma", f"seed spread: log10(max/min) MSE over {cells.n_seeds} seeds",
+                    "decades between best and worst seed", ylabel=False)
     seeds = f"{cells.n_seeds} seed{'s' if cells.n_seeds != 1 else ''}"
     note = "  (* = some seeds diverged)" if cells.n_diverged.any() else ""
     fig.suptitle(f"{model}: cross-validation, N = {res}, {seeds}{note}", fontsize=12)

@@ -97,6 +97,54 @@ def formatted_scorecard(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]
     return header, rows
 
 
+NOT_CONVERGED_MARK = "\u2020"
+"""Mark of an in-distribution entry with members that did not converge (dagger)."""
+
+MSE_METRICS: tuple[str, ...] = ("in_distribution", "nested", "out_of_span", "cross_family")
+"""Scorecard metrics that are geometric-mean MSE values (given a range over seeds)."""
+
+
+def annotate_scorecard(frame: pd.DataFrame, measures: xr.Dataset | None) -> pd.DataFrame:
+    """The scorecard with its evidence, as text (``measures.nc``; unchanged without it):
+
+    * the in-distribution entry of a (model, N) with usable members that did not converge is
+      ``"3.2e-03 \u2020 (2 of 25 not converged)"`` (``unconverged`` of ``usable_members``);
+    * with several training seeds, every MSE entry is followed by the range of the same
+      metric computed on each seed alone, ``"3.2e-03 [2.1e-03..4.0e-03 over 2 seeds]"``
+      (``scorecard_seed``); a fraction entry by its range in percent.
+
+    The number itself stays the geometric mean over every usable cell and seed (crossval.nc's
+    scorecard)."""
+    if measures is None or frame.empty:
+        return frame
+    out = frame.astype(object).copy()
+    have = set(map(str, measures["model"].values)) if "model" in measures.coords else set()
+    n_seeds = measures.sizes.get("seed", 1) if "scorecard_seed" in measures else 1
+    for idx, row in frame.iterrows():
+        model, N = str(row["model"]), int(row["N"])
+        if model not in have or N not in set(int(r) for r in measures["resolution"].values):
+            continue
+        sel = dict(model=model, resolution=N)
+        for col in frame.columns:
+            if col in ("model", "N") or not isinstance(row[col], (float, np.floating)):
+                continue
+            text = format_value(col, row[col])
+            if n_seeds > 1 and col in set(map(str, measures["metric"].values)):
+                per = measures["scorecard_seed"].sel(**sel, metric=col).values.astype(float)
+                per = per[np.isfinite(per)]
+                if per.size:
+                    text += (f" [{format_value(col, per.min())}..{format_value(col, per.max())}"
+                             f" over {n_seeds} seeds]")
+            if col == "in_distribution" and {"unconverged", "usable_members"} <= set(measures):
+                left = float(measures["unconverged"].sel(sel))
+                total = float(measures["usable_members"].sel(sel))
+                if np.isfinite(left) and np.isfinite(total) and left > 0:
+                    text += (f" {NOT_CONVERGED_MARK} ({int(left)} of {int(total)} not "
+                             f"converged)")
+            out.at[idx, col] = text
+    return out
+
+
 def plot_scorecard(frame: pd.DataFrame, *, title: str = "Scorecard") -> Figure:
     """Draw a :func:`scorecard_frame` as a table figure (MSE columns are geometric means)."""
     if frame.empty:

@@ -22,7 +22,7 @@ import yaml
 
 from greenbench.analysis import checks
 from greenbench.io import read_bytes, read_netcdf, write_text
-from greenbench.plots.table import formatted_scorecard, scorecard_frame
+from greenbench.plots.table import annotate_scorecard, formatted_scorecard, scorecard_frame
 from greenbench.provenance import created_time, git_commit
 from greenbench.report.budget import HEADER as BUDGET_HEADER
 from greenbench.report.budget import budget_rows, budget_view
@@ -136,8 +136,9 @@ def build_report(out: str | os.PathLike, *, config: Mapping,
     score_src = loaded.get("scorecard") or loaded.get("crossval")
     scorecard = None
     if score_src is not None and "scorecard" in score_src:
-        scorecard = formatted_scorecard(scorecard_frame(score_src,
-                                                        models=expected.operator_models))
+        scorecard = formatted_scorecard(annotate_scorecard(
+            scorecard_frame(score_src, models=expected.operator_models),
+            loaded.get("measures")))
 
     items = []
     for path in figures:

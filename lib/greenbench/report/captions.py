@@ -17,6 +17,7 @@ CAPTION_DIR = "figure_captions"
 
 TITLES: dict[str, str] = {
     "scorecard": "Scorecard",
+    "training": "Training loss per model",
     "heatmap": "Cross-validation heatmap",
     "bounds": "Thm 3.2: predicted vs measured (linear model)",
     "convergence": "Thm 3.1: FD parameter error vs dx",

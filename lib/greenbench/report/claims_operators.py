@@ -25,6 +25,7 @@ from greenbench.report.verdicts import (
     finite_min,
     fraction,
     grade,
+    left_out,
     of_class,
 )
 
@@ -122,7 +123,10 @@ def _family_generalization(ev: Evidence, cls: str) -> tuple[str, dict[str, float
     ratios = {str(f): float(v) for f, v in zip(r["family"].values, r.values, strict=True)}
     d, o = _category(ev, model, "diagonal"), _category(ev, model, "out_of_span")
     why = None
-    if not d * FIT_MARGIN <= o:
+    if left_out(ev, model)[1]:
+        why = (f"no member of {model} converged at N={N}: train longer to judge "
+               f"generalization")
+    elif not d * FIT_MARGIN <= o:
         why = (f"{model} did not fit its own training spaces at N={N} (diagonal "
                f"MSE {d:.1e} vs out-of-span {o:.1e}; needs a margin of {FIT_MARGIN:g}): "
                f"train longer to judge generalization")
@@ -133,6 +137,12 @@ def _ratio_text(r: dict[str, float]) -> str:
     return ", ".join(f"{f} {v:.1e}" for f, v in r.items())
 
 
+def _with_note(ev: Evidence, model: str, text: str) -> str:
+    """``text`` and how many members the finding left out as not converged."""
+    note = left_out(ev, model)[0]
+    return f"{text}; {note}" if note else text
+
+
 def deep_linear_partial(ev: Evidence) -> Finding:
     src, claim = "8.1 Deep linear", ("Deep linear models generalize to subspaces only partly: "
                                      "on sin/cos but not on poly")
@@ -140,8 +150,8 @@ def deep_linear_partial(ev: Evidence) -> Finding:
     if got is None:
         return absent(src, claim, "model of class deep_linear", ev, "deep_linear")
     model, r, why = got
-    text = (f"{model}: nested/diagonal MSE ratio at N={ev.expected.finest} ({_ratio_text(r)}; "
-            f"<= {GENERALIZES_RATIO:g} counts as generalizing)")
+    text = _with_note(ev, model, f"{model}: nested/diagonal MSE ratio at N={ev.expected.finest} "
+                      f"({_ratio_text(r)}; <= {GENERALIZES_RATIO:g} counts as generalizing)")
     if why:
         return Finding(src, claim, f"{why}; {text}", NOT_MEASURABLE)
     gen = {f: v <= GENERALIZES_RATIO for f, v in r.items() if np.isfinite(v)}
@@ -157,8 +167,8 @@ def mlp_diagonal(ev: Evidence) -> Finding:
     if got is None:
         return absent(src, claim, "model of class mlp", ev, "mlp")
     model, r, why = got
-    text = (f"{model}: nested/diagonal MSE ratio ({_ratio_text(r)}; > {GENERALIZES_RATIO:g} "
-            f"means diagonal-only)")
+    text = _with_note(ev, model, f"{model}: nested/diagonal MSE ratio ({_ratio_text(r)}; > "
+                      f"{GENERALIZES_RATIO:g} means diagonal-only)")
     if why:
         return Finding(src, claim, f"{why}; {text}", NOT_MEASURABLE)
     diag = sum(v > GENERALIZES_RATIO for v in r.values() if np.isfinite(v))
@@ -181,6 +191,11 @@ def _operator_claim(ev: Evidence, cls: str, src: str, claim: str,
     if got is None:
         return absent(src, claim, f"model of class {cls}", ev, cls)
     nested, out, diag = got
+    model = of_class(ev, cls)[0]
+    if left_out(ev, model)[1]:
+        return Finding(src, claim, _with_note(ev, model, f"no member of {model} converged at "
+                                              f"N={ev.expected.finest}: train longer to judge"),
+                       NOT_MEASURABLE)
     block = out >= SEPARATION * nested
     checks = [block]
     text = (f"nested {nested:.1e} vs out-of-span {out:.1e} (block structure needs a ratio >= "
@@ -190,7 +205,7 @@ def _operator_claim(ev: Evidence, cls: str, src: str, claim: str,
         checks.append(ok)
         text += f"; {more}"
     verdict = REPRODUCED if all(checks) else PARTLY if any(checks) else NOT_REPRODUCED
-    return Finding(src, claim, text, verdict)
+    return Finding(src, claim, _with_note(ev, model, text), verdict)
 
 
 def deeponet_blocks(ev: Evidence) -> Finding:

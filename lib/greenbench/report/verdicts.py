@@ -71,12 +71,21 @@ def grade(frac: float) -> str:
 
 def models_present(ev: Evidence, names: Sequence[str]) -> list[str]:
     """Those of ``names`` with at least one finite cell in ``measures.nc`` (else in
-    ``crossval.nc``)."""
+    ``crossval.nc``), or with usable members that were all left out as not converged (their
+    findings then say so)."""
     src, var = ((ev.measures, "cell_mse") if ev.measures is not None else (ev.crossval, "mse"))
     if src is None or var not in src:
         return []
     have = set(map(str, src["model"].values))
-    return [m for m in names if m in have and np.isfinite(src[var].sel(model=m).values).any()]
+
+    def trained(m: str) -> bool:   # every member left out as not converged: present, judged so
+        if ev.measures is None or "usable_members" not in src:
+            return False
+        n = np.asarray(src["usable_members"].sel(model=m).values, dtype=float)
+        return bool(np.nansum(n) > 0)
+
+    return [m for m in names if m in have and (np.isfinite(src[var].sel(model=m).values).any()
+                                               or trained(m))]
 
 
 def of_class(ev: Evidence, cls: str) -> list[str]:
@@ -112,3 +121,24 @@ def finite_max(values) -> float:
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
     return float(v.max()) if v.size else float("nan")
+
+
+def left_out(ev: Evidence, model: str) -> tuple[str, bool]:
+    """How many members of ``model`` the finding left out as not converged (``measures.nc``
+    ``unconverged`` of ``usable_members``: every measure is computed on the converged ones),
+    as text, and whether none is left at the finest N (the finding is then not measurable).
+    ``("", False)`` when ``measures.nc`` does not count them (absent or not finite)."""
+    m = ev.measures
+    if (m is None or "unconverged" not in m or "usable_members" not in m
+            or model not in set(map(str, m["model"].values))):
+        return "", False
+    out = np.asarray(m["unconverged"].sel(model=model).values, dtype=float)
+    usable = np.asarray(m["usable_members"].sel(model=model).values, dtype=float)
+    if not (np.isfinite(out).all() and np.isfinite(usable).all()):
+        return "", False
+    res = [int(r) for r in m["resolution"].values]
+    N = ev.expected.finest
+    kf, nf = (int(out[res.index(N)]), int(usable[res.index(N)])) if N in res else (0, 0)
+    text = (f"judged on converged members only: {int(out.sum())} of {int(usable.sum())} left "
+            f"out as not converged (N={N}: {kf} of {nf})")
+    return text, nf > 0 and kf >= nf

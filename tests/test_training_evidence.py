@@ -201,3 +201,16 @@ def test_training_figure_draws_median_and_band_and_counts_unconverged():
     empty = plot_training(None)
     assert any("no training.nc" in t.get_text() for ax in empty.axes for t in ax.texts) or \
         any("no training.nc" in t.get_text() for t in empty.texts)
+
+
+def test_findings_that_compare_models_count_the_members_left_out():
+    from greenbench.report.claims_theory import fem_broadest, span_over_complexity
+
+    classes = {"linear": "linear", "mlp": "mlp", "fno": "fno"}
+    r = synthetic_results(NAMES, RES, [0], classes, unconverged={"mlp": ["sin2", "cos1"]})
+    ev = Evidence(expected(classes), r["crossval"], measures=r["measures"])
+    for claim in (fem_broadest, span_over_complexity):
+        f = claim(ev)
+        # mlp: 2 spaces x 2 N; fno: sin8 diverged (not usable); linear: closed form
+        assert f.measured.endswith("judged on converged members only: 4 of 52 left out as not "
+                                   "converged"), f.measured

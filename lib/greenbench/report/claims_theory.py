@@ -31,6 +31,7 @@ from greenbench.report.verdicts import (
     finite_max,
     finite_min,
     grade,
+    left_out_of,
     of_class,
 )
 
@@ -206,7 +207,7 @@ def span_over_complexity(ev: Evidence) -> Finding:
             f"coefficient scale)")
     verdict = (REPRODUCED if o_spread <= SPREAD_DECADES and o_spread < t_spread else
                PARTLY if o_spread < t_spread else NOT_REPRODUCED)
-    return Finding(src, claim, text, verdict)
+    return Finding(src, claim, text + left_out_of(ev, models), verdict)
 
 
 def noise_floor(ev: Evidence) -> Finding:
@@ -273,7 +274,7 @@ def fem_broadest(ev: Evidence) -> Finding:
     wins = [m for m, ok, _ in best if ok]
     text = (f"fem row has the smallest worst-case test MSE for {len(wins)}/{len(best)} models "
             f"({', '.join(f'{m}: {w:.1e}' for m, _, w in best)})")
-    return Finding(src, claim, text, grade(len(wins) / len(best)))
+    return Finding(src, claim, text + left_out_of(ev, models), grade(len(wins) / len(best)))
 
 
 def fem_stencil(ev: Evidence) -> Finding:

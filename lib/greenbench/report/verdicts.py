@@ -142,3 +142,18 @@ def left_out(ev: Evidence, model: str) -> tuple[str, bool]:
     text = (f"judged on converged members only: {int(out.sum())} of {int(usable.sum())} left "
             f"out as not converged (N={N}: {kf} of {nf})")
     return text, nf > 0 and kf >= nf
+
+
+def left_out_of(ev: Evidence, models: Sequence[str]) -> str:
+    """:func:`left_out` summed over several models (a finding that compares models), as text
+    to append; ``""`` when ``measures.nc`` does not count them."""
+    m = ev.measures
+    if m is None or "unconverged" not in m or "usable_members" not in m:
+        return ""
+    names = [x for x in models if x in set(map(str, m["model"].values))]
+    out = np.asarray(m["unconverged"].sel(model=names).values, dtype=float)
+    usable = np.asarray(m["usable_members"].sel(model=names).values, dtype=float)
+    if not names or not (np.isfinite(out).all() and np.isfinite(usable).all()):
+        return ""
+    return (f"; judged on converged members only: {int(out.sum())} of {int(usable.sum())} "
+            f"left out as not converged")

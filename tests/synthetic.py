@@ -269,7 +269,7 @@ def synthetic_results(
         {(m, N): _fake_metrics(op_models[m], spaces, seeds, train_mse[i, :, r],
                                diverged[i, :, r], (unconverged or {}).get(m, ()), steps)
          for i, m in enumerate(names) for r, N in enumerate(res)},
-        spaces, res, seeds, tail=0.1, rel_tol=0.05)
+        spaces, res, seeds, tail=0.1, rel_tol=0.05, floor=1e-8)
     training.attrs.update(attrs)
     measures = ms.measures_dataset(crossval, spaces, trn.unconverged(training))
     measures.attrs.update(attrs)

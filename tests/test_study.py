@@ -154,6 +154,7 @@ ANALYSIS_KEYS = {  # AnalysisConfig field -> config key whose schema default it 
     "stencil_halfwidth": "analysis.stencil_halfwidth", "sample_sizes": "analysis.sample_sizes",
     "quantity_resolution": "analysis.quantity_resolution", "device": "analysis.device",
     "converge_tail": "analysis.converge_tail", "converge_rel_tol": "analysis.converge_rel_tol",
+    "converge_floor": "analysis.converge_floor",
 }
 
 

@@ -69,12 +69,16 @@ def test_converged_by_plateau_stop_flat_tail_or_closed_form_never_diverged():
     # ran all steps still falling | stopped on a plateau | flat tail | diverged | not trained
     assert conv[:, 0].tolist() == [False, True, True, False, False]
     assert dec[0, 0] == pytest.approx(1 - 10 ** -0.3) and dec[2, 0] == 0.0
+    # a curve still falling but already below the floor fits its data: converged
+    conv, _ = trn.converged_members(ds, tail=0.1, rel_tol=0.05, floor=1.5e-3)
+    assert conv[:, 0].tolist() == [True, True, True, False, False]
     exact = _metrics([[1.0, 1e-20]] * 2, final=[1, 1], stopped=[False, False],
                      diverged=[False, True], optimizer="exact")
     assert trn.converged_members(exact, 0.1, 0.05)[0][:, 0].tolist() == [True, False]
     # the defaults live in the schema
     assert schema_default("analysis.converge_tail") == 0.1
     assert schema_default("analysis.converge_rel_tol") == 0.05
+    assert schema_default("analysis.converge_floor") == 1e-8
 
 
 def test_curves_are_resampled_as_step_functions_and_held_after_a_stop():

@@ -422,7 +422,7 @@ KINDS: dict[str, FileKind] = {k.name: k for k in (
                                "family", "metric", "seed"), ("machine_precision_mse", "floor")),
     FileKind("training", "results/{pde}/training.nc", r"(^|/)training\.nc$", ("training.nc",),
              TRAINING, _coords("model", "train_space", "resolution", "seed", "curve_step"),
-             ("converge_tail", "converge_rel_tol")),
+             ("converge_tail", "converge_rel_tol", "converge_floor")),
     FileKind("convergence", "results/{pde}/convergence.nc", r"(^|/)convergence\.nc$",
              ("convergence.nc",), CONVERGENCE,
              _coords("q", "train_space", "resolution", "seed", "family"),

@@ -69,7 +69,7 @@ class AnalysisConfig:
         the training stage, rule ``train_quantity``; the analysis only evaluates them).
     dropped_sample_sizes
         Configured sizes above the training split (not run; recorded in ``convergence.nc``).
-    converge_tail, converge_rel_tol
+    converge_tail, converge_rel_tol, converge_floor
         Convergence of a member that ran all its steps (:mod:`greenbench.analysis.training`).
     device
         Where trained models are evaluated: ``auto`` (CUDA when available), ``cpu``, ``cuda``.
@@ -106,6 +106,7 @@ class AnalysisConfig:
     device: str = _default("analysis.device")
     converge_tail: float = _default("analysis.converge_tail")
     converge_rel_tol: float = _default("analysis.converge_rel_tol")
+    converge_floor: float = _default("analysis.converge_floor")
     config_hash: str = ""
     # the operator's coefficients other than k (e.g. {"c": 10.0}); empty for poisson1d
     coefficients: Mapping[str, float] = field(default_factory=dict, hash=False)
@@ -261,6 +262,7 @@ def analysis_params(config: Mapping[str, Any], config_hash: str = "") -> dict[st
         quantity_models=quantity_models(config), device=str(a["device"]),
         converge_tail=float(a["converge_tail"]),
         converge_rel_tol=float(a["converge_rel_tol"]),
+        converge_floor=float(a["converge_floor"]),
         config_hash=config_hash,
         **_extra_coefficients(config),
     )

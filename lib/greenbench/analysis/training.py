@@ -13,7 +13,9 @@ did not diverge and
        (min_{s <= T - ceil(tail T)} L(s) - min_{s <= T} L(s)) / min_{s <= T - ceil(tail T)} L(s),
 
    is at most ``rel_tol`` (``analysis.converge_tail``, ``analysis.converge_rel_tol``; ``T`` =
-   ``final_step``). A curve whose objective reached exactly 0 counts as flat.
+   ``final_step``). A curve whose objective reached exactly 0 counts as flat; or
+4. its objective reached ``floor`` (``analysis.converge_floor``): it fits its training data,
+   even if the curve still falls.
 
 A member that was not trained (``final_step`` -1) is neither converged nor counted as
 unconverged: it is missing (crossval's ``missing``).
@@ -56,7 +58,7 @@ def tail_decrease(step: np.ndarray, loss: np.ndarray, final_step: int, tail: flo
     return (a - b) / a
 
 
-def converged_members(ds: xr.Dataset, tail: float, rel_tol: float
+def converged_members(ds: xr.Dataset, tail: float, rel_tol: float, floor: float = 0.0
                       ) -> tuple[np.ndarray, np.ndarray]:
     """``(converged, tail_decrease)`` over ``(train_space, seed)`` of one operator model's
     ``metrics.nc`` (module docstring)."""
@@ -72,8 +74,11 @@ def converged_members(ds: xr.Dataset, tail: float, rel_tol: float
     for i, j in np.ndindex(final.shape):
         dec[i, j] = tail_decrease(step, loss[i, j], int(final[i, j]), tail)
     flat = np.isfinite(dec) & (dec <= rel_tol)
+    with np.errstate(invalid="ignore"):
+        lowest = np.where(np.isfinite(loss), loss, np.inf).min(axis=-1)
+    fitted = lowest <= floor
     trained = final >= 0
-    conv = trained & ~div & (exact | stopped | flat)
+    conv = trained & ~div & (exact | stopped | flat | fitted)
     return conv, dec
 
 
@@ -102,14 +107,14 @@ def resample_curve(step: np.ndarray, loss: np.ndarray, grid: np.ndarray) -> np.n
 
 def training_dataset(metrics: Mapping[tuple[str, int], xr.Dataset], spaces: Sequence[str],
                      resolutions: Sequence[int], seeds: Sequence[int], tail: float,
-                     rel_tol: float) -> xr.Dataset:
+                     rel_tol: float, floor: float = 0.0) -> xr.Dataset:
     """The variables of ``training.nc`` from ``{(model, N): metrics.nc}`` of operator models.
 
     Returns ``converged``, ``stopped``, ``diverged``, ``trained``, ``final_step``,
     ``final_loss``, ``best_loss``, ``tail_decrease`` over ``(model, train_space, resolution,
     seed)``, ``loss_curve`` over those and ``curve_step``, and ``exact_fit (model)``; attributes
-    ``converge_tail`` and ``converge_rel_tol``. A (model, N) absent from ``metrics`` is
-    untrained (``trained`` False)."""
+    ``converge_tail``, ``converge_rel_tol`` and ``converge_floor``. A (model, N) absent from
+    ``metrics`` is untrained (``trained`` False)."""
     models = list(dict.fromkeys(m for m, _ in metrics))
     sp, res, sd = list(spaces), [int(n) for n in resolutions], [int(s) for s in seeds]
     shape = (len(models), len(sp), len(res), len(sd))
@@ -132,7 +137,7 @@ def training_dataset(metrics: Mapping[tuple[str, int], xr.Dataset], spaces: Sequ
         ds["diverged"] = ds["diverged"].fillna(False).astype(bool)
         if "stopped" in ds:
             ds["stopped"] = ds["stopped"].fillna(False).astype(bool)
-        c, dec = converged_members(ds, tail, rel_tol)
+        c, dec = converged_members(ds, tail, rel_tol, floor)
         sl = (i, slice(None), r, slice(None))
         conv[sl], floats["tail_decrease"][sl] = c, dec
         final[sl] = ds["final_step"].transpose("train_space", "seed").values.astype(np.int64)
@@ -158,7 +163,8 @@ def training_dataset(metrics: Mapping[tuple[str, int], xr.Dataset], spaces: Sequ
              exact_fit=(("model",), exact),
              model_class=(("model",), np.array(classes, dtype=object))),
         coords=dict(model=models, train_space=sp, resolution=res, seed=sd, curve_step=grid),
-        attrs=dict(converge_tail=float(tail), converge_rel_tol=float(rel_tol)))
+        attrs=dict(converge_tail=float(tail), converge_rel_tol=float(rel_tol),
+                   converge_floor=float(floor)))
 
 
 def unconverged(training: xr.Dataset) -> xr.DataArray:
@@ -188,6 +194,6 @@ def training_file_dataset(metric_paths: Mapping[tuple[str, int], str | PathLike]
         check_provenance(ds, str(path), data_hash=cfg.data_hash or None)
         metrics[(model, int(N))] = ds
     out = training_dataset(metrics, cfg.spaces, cfg.resolutions, cfg.seeds,
-                           cfg.converge_tail, cfg.converge_rel_tol)
+                           cfg.converge_tail, cfg.converge_rel_tol, cfg.converge_floor)
     out.attrs.update(provenance(cfg.config_hash), pde=cfg.pde, data_hash=cfg.data_hash)
     return out

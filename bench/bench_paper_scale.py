@@ -53,9 +53,11 @@ from greenbench import pde  # noqa: E402
 from greenbench.data import DataSpec, generate  # noqa: E402
 from greenbench.io import read_yaml  # noqa: E402
 from greenbench.models import TrainConfig  # noqa: E402
+from greenbench.operators import get_operator  # noqa: E402
 from greenbench.train import fit, make_problem, predict  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+OPERATOR = get_operator("poisson1d", k=1.0)   # the datasets' (DataSpec defaults)
 NEURAL = ("deep_linear", "mlp", "deeponet", "fno", "pideeponet", "pinn")
 
 
@@ -96,7 +98,7 @@ def build(name: str, entry: dict, N: int, spaces: list[str], n_samples: int, ste
     f = np.stack([d[0] for d in ds])
     u = np.stack([d[1] for d in ds])
     problem = make_problem(name, entry, N, [1000 + i for i in range(len(spaces))], f, u,
-                           ds[0][4], 1.0, cfg, torch.device(device))
+                           ds[0][4], OPERATOR, cfg, torch.device(device))
     return problem, cfg, ds
 
 
@@ -107,7 +109,7 @@ def rel_l2(u_hat: np.ndarray, u: np.ndarray) -> float:
 def test_errors(problem, name: str, ds) -> list[float]:
     """In-distribution error of every member with its current parameters."""
     if name == "pinn":
-        return [float(m["rel_error"]) for m in problem.member_extras(1.0)]
+        return [float(m["rel_error"]) for m in problem.member_extras(OPERATOR)]
     return [rel_l2(predict(m, d[2], d[4]), d[3])
             for m, d in zip(problem.member_modules(), ds, strict=True)]
 

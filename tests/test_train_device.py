@@ -26,6 +26,7 @@ from greenbench import io
 from greenbench.data import DataSpec, generate
 from greenbench.hpc import ClusterSettings, load_cluster_settings
 from greenbench.models import TrainConfig
+from greenbench.operators import from_attrs
 from greenbench.train import (
     TrainTask,
     dataset_checksums,
@@ -212,8 +213,8 @@ def test_dtype_reaches_parameters_data_buffers_optimizer_and_files(name, dtype, 
     cfg = TrainConfig.from_entry(name, entry)
     ds = io.read_dataset(data8["sin2"])
     f, u = ds.split("train")
-    problem = make_problem(name, entry, N, [1], f[None], u[None], ds.x, 1.0, cfg,
-                           resolve_device("cpu"))
+    problem = make_problem(name, entry, N, [1], f[None], u[None], ds.x, from_attrs(ds.attrs),
+                           cfg, resolve_device("cpu"))
     assert {p.dtype for p in problem.params.values()} == {want}
     tensors = [getattr(problem, a) for a in ("f", "u", "x") if hasattr(problem, a)]
     tensors += [t for t in getattr(problem, "buffers", {}).values() if t.is_floating_point()]
@@ -242,8 +243,8 @@ def test_adam_and_lbfgs_state_keep_the_parameters_dtype_and_device(data8):
     for optimizer in ("adam", "lbfgs"):
         entry = _with(ENTRIES["mlp"], "float64", optimizer=optimizer, checkpoint_every=1)
         cfg = TrainConfig.from_entry("mlp", entry)
-        problem = make_problem("mlp", entry, N, [1], f[None], u[None], ds.x, 1.0, cfg,
-                               torch.device("cpu"))
+        problem = make_problem("mlp", entry, N, [1], f[None], u[None], ds.x,
+                               from_attrs(ds.attrs), cfg, torch.device("cpu"))
         states = []
         fit(problem, cfg, save=states.append)
         leaves = [t for s in states for t in _tensors(s["optimizer"]) if t.is_floating_point()]

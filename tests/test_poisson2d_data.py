@@ -194,3 +194,23 @@ def test_fd_theory_through_analysis_in_2d():
     pred, lead = fd_theory(data, N, [2, 4], op)
     assert np.all(np.abs(pred[:, 0] / lead[:, 0] - 1) < 0.03)
     assert np.isnan(lead[:, 1]).all() and np.isfinite(pred[:, 1]).all()
+
+
+def test_closed_form_linear_trainer_and_errors_in_2d():
+    """analysis.quantity.linear_trainer and crossval.sample_errors on (n, N+1, N+1) arrays: W*
+    from sin2x2 data reproduces sin1x2 data (in span) to round-off and misses cos1x1 data."""
+    from greenbench.analysis.crossval import sample_errors
+    from greenbench.analysis.quantity import linear_trainer
+
+    op = get_operator("poisson2d")
+    N = 6
+    x = op.grid(N)
+    rng = np.random.default_rng(13)
+    c, f = sample("sin2x2", x, 12, rng=rng)
+    predict = linear_trainer(1e-10)(f, op.solve("sin2x2", c, f, x))
+    for space, inside in (("sin1x2", True), ("cos1x1", False)):
+        ct, ft = sample(space, x, 5, rng=rng)
+        ut = op.solve(space, ct, ft, x)
+        mse, rel = sample_errors(predict(ft), ut)
+        assert mse.shape == rel.shape == (5,)
+        assert (rel.max() < 1e-12) if inside else (rel.min() > 1e-3)

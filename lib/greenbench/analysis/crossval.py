@@ -75,9 +75,12 @@ def segment_mean(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 
 
 def sample_errors(u_hat: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-sample ``(mse, rel_l2)`` over all nodes; ``u_hat``, ``u``: ``(n, N+1)``.
+    """Per-sample ``(mse, rel_l2)`` over all nodes; ``u_hat``, ``u``: ``(n, N+1)`` or, in 2D,
+    ``(n, N+1, N+1)`` (the node axes flattened: the mean over all ``(N+1)^2`` nodes).
 
     ``rel_l2`` is ``nan`` for a sample with ``||u|| = 0``."""
+    u_hat = np.reshape(u_hat, (np.shape(u_hat)[0], -1))
+    u = np.reshape(u, (np.shape(u)[0], -1))
     d = u_hat - u
     sq = np.sum(d * d, axis=1)
     norm = np.sqrt(np.sum(u * u, axis=1))

@@ -39,14 +39,18 @@ def check_sizes(sizes: Sequence[int], n_train: int) -> list[int]:
 
 
 def linear_trainer(rank_tol: float) -> Trainer:
-    """Closed-form linear model: ``u_int = W* f`` with ``W*`` from :func:`theory.w_star`."""
+    """Closed-form linear model: ``u_int = W* f`` with ``W*`` from :func:`theory.w_star`, over
+    the flattened nodes (``f``, ``u``: ``(n, N+1)`` or ``(n, N+1, N+1)``; zero on the
+    boundary)."""
 
     def train(f: np.ndarray, u: np.ndarray) -> Predictor:
-        W = theory.w_star(f, u[:, 1:-1], rank_tol)
+        inner = (slice(None),) + (slice(1, -1),) * (np.ndim(u) - 1)
+        n = np.shape(f)[0]
+        W = theory.w_star(np.reshape(f, (n, -1)), np.reshape(u[inner], (n, -1)), rank_tol)
 
         def predict(g: np.ndarray) -> np.ndarray:
             out = np.zeros_like(g, dtype=np.float64)
-            out[:, 1:-1] = g @ W.T
+            out[inner] = (np.reshape(g, (g.shape[0], -1)) @ W.T).reshape(out[inner].shape)
             return out
 
         return predict

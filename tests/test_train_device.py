@@ -335,3 +335,82 @@ def test_training_checkpoint_written_on_cuda_resumes_on_cpu(data8, tmp_path, mon
         sb = io.load_torch(b["path"])["state_dict"]
         assert all(torch.equal(sa[k], sb[k]) for k in sa)
 
+
+
+# ------------------------------------------------------------------ nothing left on the CPU
+_FACTORIES = {torch.zeros, torch.ones, torch.full, torch.empty, torch.tensor, torch.arange,
+              torch.linspace, torch.eye, torch.randn, torch.rand, torch.randint, torch.randperm,
+              torch.as_tensor, torch.from_numpy}
+
+
+class _DeviceFreeFactories(torch.overrides.TorchFunctionMode):
+    """Records every tensor factory called without ``device=``: inside a training step such a
+    tensor lands on the CPU while the parameters are on the GPU."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls: list[str] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in _FACTORIES and "device" not in kwargs:
+            self.calls.append(getattr(func, "__name__", str(func)))
+        return func(*args, **kwargs)
+
+
+@pytest.mark.parametrize("name", sorted(ENTRIES))
+def test_a_training_step_creates_no_tensor_without_a_device(name, data8, monkeypatch):
+    """The objective and the optimizer step (what runs on the GPU every step) create tensors
+    only on the parameters' device (``*_like``, ``device=``); on a GPU a device-free factory
+    would put a CPU tensor into a CUDA computation. Checked on the CPU with a torch function
+    mode that records such calls."""
+    import greenbench.train.loop as loop_mod
+
+    optimizer = {"fd": "lbfgs", "linear": "gd"}.get(name, "adam")
+    extra = {"batch_size": 4} if name == "fno" else {}
+    entry = _with(ENTRIES[name], "float64", optimizer=optimizer, steps=4, stop_patience=2,
+                  **extra)
+    cfg = TrainConfig.from_entry(name, entry)
+    ds = io.read_dataset(data8["fem"])
+    f, u = ds.split("train")
+    problem = make_problem(name, entry, N, [1, 2], np.stack([f, f]), np.stack([u, u]), ds.x,
+                           from_attrs(ds.attrs), cfg, torch.device("cpu"))
+    mode = _DeviceFreeFactories()
+    objective = problem.objective
+
+    def watched_objective(*args, **kwargs):
+        with mode:
+            return objective(*args, **kwargs)
+
+    make = loop_mod.make_optimizer
+
+    def watched_make(params, cfg):
+        opt = make(params, cfg)
+        step = opt.step
+
+        def watched_step(*args, **kwargs):
+            with mode:
+                return step(*args, **kwargs)
+
+        opt.step = watched_step
+        return opt
+
+    monkeypatch.setattr(problem, "objective", watched_objective)
+    monkeypatch.setattr(loop_mod, "make_optimizer", watched_make)
+    fit(problem, cfg)
+    assert mode.calls == []
+
+
+def test_the_factory_check_sees_a_device_free_tensor():
+    mode = _DeviceFreeFactories()
+    p = torch.ones(3)
+    with mode:
+        torch.zeros(3, device=p.device)
+        torch.zeros_like(p)
+        p.new_full((2,), 1.0)
+        torch.where(p > 0, p, 0.0)
+    assert mode.calls == []
+    with mode:
+        torch.zeros(3)
+        torch.tensor(1.0, dtype=p.dtype)
+    assert mode.calls == ["zeros", "tensor"]

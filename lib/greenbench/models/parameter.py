@@ -32,10 +32,10 @@ from greenbench.operators import Operator, get_operator
 
 
 def _operator(operator: Operator | None) -> Operator:
-    if operator is None:
-        from greenbench.config import schema_default
+    if operator is None:  # the schema's default pde (a name)
+        from greenbench.operators.base import _schema_default
 
-        return get_operator(str(schema_default("pde")))
+        return get_operator(str(_schema_default("pde")))
     if not isinstance(operator, Operator):
         raise ValueError(f"operator must be a greenbench.operators.Operator, got "
                          f"{type(operator).__name__}")

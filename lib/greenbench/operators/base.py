@@ -15,9 +15,11 @@ closed form. Registering an operator is adding its module to ``greenbench.operat
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, ClassVar
 
 import numpy as np
@@ -71,7 +73,7 @@ class Operator:
                              f"allowed: {list(self.COEFFICIENTS)}")
         values = {}
         for c in self.COEFFICIENTS:
-            v = coefficients[c] if c in coefficients else _schema_default(c)
+            v = coefficients[c] if c in coefficients else float(_schema_default(c))
             if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) \
                     or not math.isfinite(float(v)):
                 raise ValueError(f"operator {self.name}: coefficient {c} must be a finite "
@@ -352,7 +354,18 @@ class Operator:
         return out
 
 
-def _schema_default(coefficient: str) -> float:
-    from greenbench.config import schema_default
+def _schema_default(key: str) -> Any:
+    """The schema's default of the top-level config key ``key`` (``k``, ``c``, ``b``, ``pde``),
+    read from the packaged schema itself (not through ``greenbench.config``, which imports the
+    operators: no import cycle)."""
+    return copy.deepcopy(_schema_properties()[key]["default"])
 
-    return float(schema_default(coefficient))
+
+@cache
+def _schema_properties() -> dict:
+    from importlib.resources import files
+
+    import yaml
+
+    text = files("greenbench").joinpath("schemas/config.schema.yaml").read_text()
+    return yaml.safe_load(text)["properties"]

@@ -2,7 +2,7 @@
 # Thin entry point: config, validation, one rule file per stage, rule all.
 from snakemake.utils import min_version
 
-from greenbench.config import pde_names, validate_config
+from greenbench.config import validate_config
 
 # 9.1: workflow.subprocess_exec (common.smk); keep equal to the snakemake pin in pyproject.toml.
 min_version("9.1")
@@ -17,13 +17,6 @@ if not workflow.overwrite_configfiles:
 
 # A bad config fails here, before any job runs, naming the key and the allowed values.
 config = validate_config(config)
-if len(pde_names(config["pde"])) > 1:
-    # The library handles several operators (greenbench.study.Study.for_pde); the rules run one
-    # operator per invocation until they iterate over them (docs/decisions.md, "Operators").
-    raise ValueError(
-        f"config key pde: {pde_names(config['pde'])} names several operators; this workflow "
-        f"runs one per invocation: allowed: one operator name (or a one-entry mapping); run "
-        f"each operator with --config pde=<name> or its own config file")
 
 
 include: "workflow/rules/common.smk"
@@ -34,7 +27,7 @@ include: "workflow/rules/report.smk"
 
 
 wildcard_constraints:
-    pde=PDE,
+    pde=paths.alternatives(PDES),
     space="|".join(SPACES),
     res=r"\d+",
 
@@ -43,4 +36,4 @@ rule all:
     default_target: True
     input:
         rules.report.output[0],
-        STUDY.training_targets(),
+        [t for s in STUDIES.values() for t in s.training_targets()],

@@ -15,9 +15,10 @@ from greenbench.logs import log_to
 from greenbench.report import build_report
 
 
-def main(config: dict, results: dict, figures: list, out: str, hash_: str = "") -> None:
+def main(config: dict, results: dict | None, figures: list, out: str, hash_: str = "",
+         sections: dict | None = None) -> None:
     summary = build_report(out, config=config, results=results, figures=figures,
-                           config_hash=hash_)
+                           config_hash=hash_, sections=sections)
     verdicts = [f.verdict for f in summary.findings]
     logging.info("wrote %s: %d findings (%s), %d missing items", out, len(verdicts),
                  ", ".join(f"{v}: {verdicts.count(v)}" for v in sorted(set(verdicts))),
@@ -29,10 +30,15 @@ def main(config: dict, results: dict, figures: list, out: str, hash_: str = "") 
 if "snakemake" in globals():
     sm = snakemake  # noqa: F821
     log_to(sm.log[0])
-    keys = ("crossval", "bounds", "convergence", "quantity", "measures", "greens",
-            "greens_fields")
-    main(dict(sm.params.config), {k: sm.input[k] for k in keys}, list(sm.input.figures),
-         sm.output[0], sm.params.config_hash)
+    sections = getattr(sm.params, "sections", None)
+    if sections is not None:
+        # one section per operator: {pde: {results, figures, config_hash}} (report.smk)
+        main(dict(sm.params.config), None, [], sm.output[0], sections=dict(sections))
+    else:   # one operator, results and figures as named inputs
+        keys = ("crossval", "bounds", "convergence", "quantity", "measures", "greens",
+                "greens_fields")
+        main(dict(sm.params.config), {k: sm.input[k] for k in keys}, list(sm.input.figures),
+             sm.output[0], sm.params.config_hash)
 elif __name__ == "__main__":
     log_to()
     cfg = load_config(sys.argv[1])

@@ -44,9 +44,6 @@ DRY_RUNS = {
         {"pde": {"poisson1d": {"c": 1.0}}, "spaces": {"sin": [2]}}, [],
         ["config key pde.poisson1d.c: operator poisson1d has no coefficient 'c'; "
          "allowed: ['k']"]),
-    "several operators (the rules run one per invocation)": (
-        {"pde": ["poisson1d", "screened_poisson1d"], "spaces": {"sin": [2]}}, [],
-        ["config key pde: ['poisson1d', 'screened_poisson1d'] names several operators"]),
     "an FD order the operator has no stencil for": (
         {"pde": "biharmonic1d", "spaces": {"sin": [2]}, "analysis": {"fd_orders": [2, 4]},
          "models": {"fd": {"class": "fd", "params": {"orders": [2, 6]}}}}, [],

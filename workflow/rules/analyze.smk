@@ -7,12 +7,19 @@
 # Layouts: docs/results_format.md.
 from greenbench.analysis.config import step_params
 
-ANALYSIS = STUDY.analysis_params
-STUDY.analysis  # a bad analysis option fails before any job runs
+# The analysis params of the job's operator (each operator's study has its own hashes and
+# coefficients).
+ANALYSIS = per_study("analysis_params")
+for _s in STUDIES.values():
+    _s.analysis  # a bad analysis option fails before any job runs
+
+
 # The expensive per-model jobs are stamped with the hash of what determines them (the analysis
 # params), not of the whole config, so an unrelated config change does not rerun them; the
 # aggregating rules recompute it (AnalysisConfig.step_hash) to check their inputs.
-ANALYSIS_STEP = step_params(ANALYSIS)
+def ANALYSIS_STEP(wildcards):
+    return step_params(study(wildcards).analysis_params)
+
 
 
 # One job per operator model evaluates it at every N (torch is imported and the test splits
@@ -20,7 +27,7 @@ ANALYSIS_STEP = step_params(ANALYSIS)
 rule evaluate_model:
     input:
         metrics=model_metrics,
-        datasets=STUDY.datasets(),
+        datasets=per_study("datasets"),
     output:
         [paths.evaluation(res=n) for n in RESOLUTIONS],
     log:
@@ -37,7 +44,7 @@ rule evaluate_model:
         mem_mb=4000,
     params:
         analysis=ANALYSIS_STEP,
-        datasets=dataset_map(),
+        datasets=dataset_map,
         entry=model_entry,
     script:
         "../../scripts/analyze_evaluate.py"
@@ -45,7 +52,7 @@ rule evaluate_model:
 
 rule crossval:
     input:
-        evaluations=STUDY.evaluations(),
+        evaluations=per_study("evaluations"),
     output:
         paths.crossval(),
     log:
@@ -65,7 +72,7 @@ rule crossval:
 
 rule greens:
     input:
-        evaluations=STUDY.evaluations(noise=[STUDY.noise_min]),
+        evaluations=per_study("evaluations", noise=[STUDY.noise_min]),
     output:
         greens=paths.greens(),
         fields=[paths.greens_fields(res=n) for n in RESOLUTIONS],
@@ -88,8 +95,8 @@ rule greens:
 rule bounds:
     input:
         crossval=rules.crossval.output[0],
-        datasets=STUDY.datasets(),
-        linear=linear_evaluations(),
+        datasets=per_study("datasets"),
+        linear=linear_evaluations,
     output:
         paths.bounds(),
     log:
@@ -103,7 +110,7 @@ rule bounds:
         mem_mb=4000,
     params:
         analysis=ANALYSIS,
-        datasets=dataset_map(),
+        datasets=dataset_map,
         linear_model=STUDY.first_of_class("linear"),
     script:
         "../../scripts/analyze_bounds.py"
@@ -111,8 +118,8 @@ rule bounds:
 
 rule data_quantity:
     input:
-        datasets=quantity_datasets(),
-        trained=quantity_training(),
+        datasets=quantity_datasets,
+        trained=quantity_training,
     output:
         paths.quantity(),
     log:
@@ -126,7 +133,7 @@ rule data_quantity:
         mem_mb=4000,
     params:
         analysis=ANALYSIS,
-        datasets=dataset_map()[quantity_resolution()],
+        datasets=lambda w: dataset_map(w)[quantity_resolution()],
         quantity_model=quantity_model() or "",
     script:
         "../../scripts/analyze_quantity.py"
@@ -134,7 +141,7 @@ rule data_quantity:
 
 rule convergence:
     input:
-        datasets=STUDY.datasets(),
+        datasets=per_study("datasets"),
         fd=parameter_metrics("fd"),
         pinn=parameter_metrics("pinn"),
     output:
@@ -150,7 +157,7 @@ rule convergence:
         mem_mb=4000,
     params:
         analysis=ANALYSIS,
-        datasets=dataset_map(),
+        datasets=dataset_map,
         fd_model=STUDY.first_of_class("fd"),
         pinn_model=STUDY.first_of_class("pinn"),
         entries=STUDY.parameter_entries(),
@@ -160,7 +167,9 @@ rule convergence:
 
 rule training:
     input:
-        metrics=[STUDY.model_metrics(m) for m in STUDY.operator_models],
+        metrics=lambda w: [
+            f for m in STUDY.operator_models for f in study(w).model_metrics(m)
+        ],
     output:
         paths.training(),
     log:
@@ -174,8 +183,8 @@ rule training:
         mem_mb=2000,
     params:
         analysis=ANALYSIS,
-        metrics=[
-            [m, n, STUDY.train_metrics(m, n)]
+        metrics=lambda w: [
+            [m, n, study(w).train_metrics(m, n)]
             for m in STUDY.operator_models
             for n in RESOLUTIONS
         ],

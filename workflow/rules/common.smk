@@ -9,6 +9,12 @@ from greenbench.analysis.config import analysis_params
 from greenbench.study import Study, cheap_fit
 
 STUDY = Study.from_config(config)
+# Every operator of the config (key pde: a name, a list or a mapping) is its own study under
+# results/{pde}/ with the same spaces, resolutions, seeds, models and noise levels
+# (Study.for_pde): a rule takes the study of its {pde} wildcard, `study(wildcards)`. Nothing
+# here asks which operator it is.
+STUDIES = {p: STUDY.for_pde(p) for p in STUDY.pdes}
+PDES = list(STUDIES)
 PDE = STUDY.pde
 SPACES = list(STUDY.spaces)
 RESOLUTIONS = list(STUDY.resolutions)
@@ -22,6 +28,22 @@ DATA_HASH = STUDY.data_hash
 NOISE_LABELS = [paths.noise_label(s) for s in STUDY.noise]
 
 
+def study(wildcards):
+    """The single-operator study of the job's ``{pde}`` wildcard."""
+    return STUDIES[wildcards.pde]
+
+
+def per_study(method, *args, **kwargs):
+    """An input/params function: ``method`` of the job's study (a name of a Study attribute or
+    method), called with ``args``/``kwargs`` when it is callable."""
+
+    def get(wildcards):
+        value = getattr(study(wildcards), method)
+        return value(*args, **kwargs) if callable(value) else value
+
+    return get
+
+
 def dataset_path(space, res, pde=PDE):
     return paths.dataset(pde, space, res)
 
@@ -29,7 +51,7 @@ def dataset_path(space, res, pde=PDE):
 def data_specs(wildcards):
     """The generation parameters of the datasets at one N, in the order of SPACES (the rule's
     outputs), passed through params: so a change reruns them."""
-    return [STUDY.data_spec(s, wildcards.res) for s in SPACES]
+    return [study(wildcards).data_spec(s, wildcards.res) for s in SPACES]
 
 
 # ---- analysis targets (workflow/rules/analyze.smk) ----
@@ -39,36 +61,44 @@ def model_entry(wildcards):
     """The config entry of one model: the evaluation builds the modules from it and checks the
     training files against it (only this model's, so another model's change reruns nothing).
     """
-    return STUDY.entries[wildcards.model]
+    return study(wildcards).entries[wildcards.model]
 
 
-def dataset_map():
-    """{N: {space: path}} of every dataset (passed as params, the same paths as input)."""
-    return STUDY.dataset_map()
+def dataset_map(wildcards):
+    """{N: {space: path}} of every dataset of the job's operator (passed as params, the same
+    paths as input)."""
+    return study(wildcards).dataset_map()
 
 
 def model_metrics(wildcards):
     """The training metrics.nc of one model at every N and the job's noise level (its
     evaluation job's inputs)."""
-    return STUDY.model_metrics(wildcards.model, wildcards.noise)
+    return study(wildcards).model_metrics(wildcards.model, wildcards.noise)
 
 
 def quantity_resolution():
     return STUDY.analysis.quantity_N
 
 
-def quantity_datasets():
-    return STUDY.datasets(quantity_resolution())
+def quantity_datasets(wildcards):
+    return study(wildcards).datasets(quantity_resolution())
 
 
 def parameter_metrics(cls):
-    """Training metrics of the first enabled model of class ``cls`` at every N (or [])."""
-    return STUDY.model_metrics(STUDY.first_of_class(cls))
+    """Training metrics of the first enabled model of class ``cls`` at every N (or []): an
+    input function of the job's operator."""
+
+    def get(wildcards):
+        s = study(wildcards)
+        return s.model_metrics(s.first_of_class(cls))
+
+    return get
 
 
-def linear_evaluations():
-    model = STUDY.first_of_class("linear")
-    return [] if model is None else STUDY.evaluations([model], noise=[STUDY.noise_min])
+def linear_evaluations(wildcards):
+    s = study(wildcards)
+    model = s.first_of_class("linear")
+    return [] if model is None else s.evaluations([model], noise=[s.noise_min])
 
 
 # ---- training targets (workflow/rules/train.smk) ----
@@ -98,13 +128,13 @@ if not (workflow.subprocess_exec or workflow.remote_exec):
 
 
 def train_datasets(wildcards):
-    return STUDY.datasets(wildcards.res)
+    return study(wildcards).datasets(wildcards.res)
 
 
 def train_params(wildcards):
     """What determines the trained models of one (model, N, noise level): a change retrains
     them."""
-    return STUDY.train_params(wildcards.model, wildcards.res, wildcards.noise)
+    return study(wildcards).train_params(wildcards.model, wildcards.res, wildcards.noise)
 
 
 def train_threads(wildcards):
@@ -128,14 +158,16 @@ def quantity_model():
     return next(iter(QUANTITY["quantity_models"]), None)
 
 
-def quantity_training():
-    """The quantity training job's metrics.nc, or [] without a quantity model."""
+def quantity_training(wildcards):
+    """The quantity training job's metrics.nc of the job's operator, or [] without a quantity
+    model."""
     name = quantity_model()
     return (
         []
         if name is None
         else [
-            f"results/{PDE}/train_quantity/{name}/N{QUANTITY['quantity_resolution']}/metrics.nc"
+            f"results/{wildcards.pde}/train_quantity/{name}/"
+            f"N{QUANTITY['quantity_resolution']}/metrics.nc"
         ]
     )
 
@@ -159,7 +191,7 @@ def quantity_train_params(wildcards):
         seeds=config["train_seeds"],
         sample_sizes=QUANTITY["sample_sizes"],
         master_seed=config["seed"],
-        data_hash=DATA_HASH,
+        data_hash=study(wildcards).data_hash,
         noise=STUDY.noise_min,
         datasets={space: dataset_path(space, N, wildcards.pde)},
         out_dir=f"results/{wildcards.pde}/train_quantity/{wildcards.model}/N{N}",

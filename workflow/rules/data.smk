@@ -18,7 +18,7 @@ rule generate_datasets:
         mem_mb=2000,
     params:
         specs=data_specs,
-        config_hash=DATA_HASH,
+        config_hash=per_study("data_hash"),
         # a new dataset format regenerates the files (the code of lib/ is not a rerun trigger)
         format_version=FORMAT_VERSION,
     script:

@@ -7,22 +7,31 @@ LINEAR_MODELS = STUDY.models_of_class("linear")
 FINEST = STUDY.finest
 
 
-# Every figure of the report, in report order.
-REPORT_FIGURES = (
-    [STUDY.figure("scorecard"), STUDY.figure("training")]
-    + [STUDY.figure(f"heatmap_{m}") for m in OPERATOR_MODELS]
-    + [
-        STUDY.figure(name)
-        for name in (
-            "bounds",
-            "convergence",
-            "parameter_error",
-            "quantity",
-            "greens",
-            "stencil",
-        )
-    ]
-)
+# Every figure of the report of one operator's study, in report order.
+def report_figures(s):
+    return (
+        [s.figure("scorecard"), s.figure("training")]
+        + [s.figure(f"heatmap_{m}") for m in OPERATOR_MODELS]
+        + [
+            s.figure(name)
+            for name in (
+                "bounds",
+                "convergence",
+                "parameter_error",
+                "quantity",
+                "greens",
+                "stencil",
+            )
+        ]
+    )
+
+
+# What the report reads, one section per operator (config order): its results files, figures
+# and study hash.
+REPORT_SECTIONS = {
+    p: dict(results=s.results(), figures=report_figures(s), config_hash=s.config_hash)
+    for p, s in STUDIES.items()
+}
 
 
 # All heatmaps in one job (one PNG per operator model, each with its caption in the report):
@@ -187,14 +196,8 @@ rule plot_greens:
 
 rule report:
     input:
-        crossval=rules.crossval.output[0].format(pde=PDE),
-        bounds=rules.bounds.output[0].format(pde=PDE),
-        convergence=rules.convergence.output[0].format(pde=PDE),
-        quantity=rules.data_quantity.output[0].format(pde=PDE),
-        measures=rules.measures.output[0].format(pde=PDE),
-        greens=rules.greens.output.greens.format(pde=PDE),
-        greens_fields=paths.greens_fields(PDE, FINEST),
-        figures=REPORT_FIGURES,
+        results=[f for sec in REPORT_SECTIONS.values() for f in sec["results"].values()],
+        figures=[f for sec in REPORT_SECTIONS.values() for f in sec["figures"]],
     output:
         paths.report(),
     log:
@@ -206,6 +209,6 @@ rule report:
         mem_mb=2000,
     params:
         config=config,
-        config_hash=CONFIG_HASH,
+        sections=REPORT_SECTIONS,
     script:
         "../../scripts/make_report.py"

@@ -29,7 +29,7 @@ from greenbench.report.budget import budget_rows, budget_view
 from greenbench.report.captions import caption_for
 from greenbench.report.expected import Expected
 from greenbench.report.findings import Evidence, Finding, all_findings
-from greenbench.report.html import FigureItem, RunInfo, render_html
+from greenbench.report.html import FigureItem, RunInfo, SectionItem, render_html
 from greenbench.report.missing import Gap, find_gaps
 
 RESULT_KEYS: tuple[str, ...] = (
@@ -45,6 +45,9 @@ TITLE = "greenbench report"
 QUESTION = ("Has a model learned the Green's function of -k u'' = f on (0, 1), u(0) = u(1) = 0, "
             "or only the function space of its training data? (a reproduction of arXiv "
             "2506.15199)")
+QUESTION_SEVERAL = ("Has a model learned the Green's function of each operator, or only the "
+                    "function space of its training data? (arXiv 2506.15199, extended to "
+                    "further operators: one section per operator)")
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class ReportSummary:
     findings: list[Finding]
     gaps: list[Gap]
     budget: list[tuple[str, ...]] = field(default_factory=list)   # budget table rows
+    by_operator: dict[str, list[Finding]] = field(default_factory=dict)  # findings per section
 
 
 def versions() -> dict[str, str]:
@@ -99,8 +103,9 @@ def check_provenance(name: str, ds, config_hash: str, data_hash_value: str) -> N
 
 
 def build_report(out: str | os.PathLike, *, config: Mapping,
-                 results: Mapping[str, str | os.PathLike | None],
-                 figures: Sequence[str | os.PathLike], config_hash: str = "") -> ReportSummary:
+                 results: Mapping[str, str | os.PathLike | None] | None = None,
+                 figures: Sequence[str | os.PathLike] = (), config_hash: str = "",
+                 sections: Mapping[str, Mapping] | None = None) -> ReportSummary:
     """Read the results and figures, judge the findings, and write the HTML report atomically.
 
     Parameters
@@ -118,8 +123,45 @@ def build_report(out: str | os.PathLike, *, config: Mapping,
         The study's hash (:func:`greenbench.provenance.study_hash` of ``config``; the
         ``CONFIG_HASH`` of the workflow): every results file must carry it (``""``: not
         checked).
+    sections : mapping, optional
+        One section per operator of a config naming several (``pde``): ``{pde: {"results":
+        ..., "figures": ..., "config_hash": ...}}`` in report order (each as the three
+        arguments above, for that operator's study); ``None``: one section from ``results``,
+        ``figures`` and ``config_hash``.
     """
-    expected = Expected.from_config(config)
+    if sections is None:
+        sections = {Expected.from_config(config).pde: dict(results=results, figures=figures,
+                                                          config_hash=config_hash)}
+    parts = [_section(config, pde, sec["results"], sec["figures"],
+                      sec.get("config_hash", ""))
+             for pde, sec in sections.items()]
+    several = len(parts) > 1
+    plain = json.loads(json.dumps(dict(config), default=str))
+    run = RunInfo(versions=versions(), git_commit=git_commit(),
+                  config_hash=", ".join(p["config_hash"] for p in parts), created=created_time(),
+                  config_text=yaml.safe_dump(plain, sort_keys=False, default_flow_style=None),
+                  inputs=[row for p in parts for row in p["inputs"]])
+    notes = []
+    if not parts[0]["expected"].models:
+        notes.append("This study trains no models (models: {} in the config): the report shows "
+                     "the theory side only; add models to measure the claims.")
+    page = render_html(title=f"{TITLE}: {', '.join(p['pde'] for p in parts)}",
+                       question=QUESTION_SEVERAL if several else QUESTION, run=run,
+                       sections=[SectionItem(p["pde"], p["scorecard"], p["findings"],
+                                             p["figures"], p["gaps"], p["budget"])
+                                 for p in parts],
+                       notes=notes, titled=several)
+    write_text(out, page)
+    return ReportSummary(str(out), [f for p in parts for f in p["findings"]],
+                         [g for p in parts for g in p["gaps"]],
+                         [r for p in parts for r in p["budget_rows"]],
+                         {p["pde"]: p["findings"] for p in parts})
+
+
+def _section(config: Mapping, pde: str, results: Mapping[str, str | os.PathLike | None],
+             figures: Sequence[str | os.PathLike], config_hash: str) -> dict:
+    """One operator's part of the report: its findings, scorecard, figures, gaps, budget."""
+    expected = Expected.from_config(config, pde)
     loaded, names = _load(results)
     for key, ds in loaded.items():
         if ds is not None:
@@ -149,17 +191,7 @@ def build_report(out: str | os.PathLike, *, config: Mapping,
             gaps.append(Gap("figure", path.name, "not drawn"))
         items.append(FigureItem(path.stem, title, caption, png))
 
-    plain = json.loads(json.dumps(dict(config), default=str))
-    run = RunInfo(versions=versions(), git_commit=git_commit(), config_hash=config_hash,
-                  created=created_time(),
-                  config_text=yaml.safe_dump(plain, sort_keys=False, default_flow_style=None),
-                  inputs=[(names[k], _provenance_line(ds)) for k, ds in loaded.items()])
-    notes = []
-    if not expected.models:
-        notes.append("This study trains no models (models: {} in the config): the report shows "
-                     "the theory side only; add models to measure the claims.")
-    page = render_html(title=f"{TITLE}: {expected.pde}", question=QUESTION, run=run,
-                       scorecard=scorecard, findings=findings, figures=items, gaps=gaps,
-                       notes=notes, budget=(BUDGET_HEADER, budget) if budget else None)
-    write_text(out, page)
-    return ReportSummary(str(out), findings, gaps, budget)
+    return dict(pde=pde, expected=expected, scorecard=scorecard, findings=findings,
+                figures=items, gaps=gaps, budget=(BUDGET_HEADER, budget) if budget else None,
+                budget_rows=budget, config_hash=config_hash,
+                inputs=[(names[k], _provenance_line(ds)) for k, ds in loaded.items()])

@@ -51,6 +51,19 @@ class RunInfo:
     inputs: Sequence[tuple[str, str]] = field(default_factory=list)   # (file, status/provenance)
 
 
+@dataclass(frozen=True)
+class SectionItem:
+    """One operator's part of the page: scorecard (header, rows) or None, findings, figures,
+    gaps, budget table (header, rows) or None."""
+
+    pde: str
+    scorecard: tuple[Sequence[str], Sequence[Sequence[str]]] | None
+    findings: Sequence[Finding]
+    figures: Sequence[FigureItem]
+    gaps: Sequence[Gap]
+    budget: tuple[Sequence[str], Sequence[Sequence[str]]] | None = None
+
+
 def png_size(data: bytes) -> tuple[int, int]:
     """``(width, height)`` in pixels from a PNG's IHDR chunk; raises ``ValueError`` if ``data``
     is not a PNG."""
@@ -79,21 +92,30 @@ def _figure(fig: FigureItem) -> dict[str, object]:
 
 
 def render_html(*, title: str, question: str, run: RunInfo,
-                scorecard: tuple[Sequence[str], Sequence[Sequence[str]]] | None,
-                findings: Sequence[Finding], figures: Sequence[FigureItem],
-                gaps: Sequence[Gap], notes: Sequence[str] = (),
-                budget: tuple[Sequence[str], Sequence[Sequence[str]]] | None = None) -> str:
+                scorecard: tuple[Sequence[str], Sequence[Sequence[str]]] | None = None,
+                findings: Sequence[Finding] = (), figures: Sequence[FigureItem] = (),
+                gaps: Sequence[Gap] = (), notes: Sequence[str] = (),
+                budget: tuple[Sequence[str], Sequence[Sequence[str]]] | None = None,
+                sections: Sequence[SectionItem] | None = None, titled: bool = False) -> str:
     """The whole report page.
 
     Sections: what was run, scorecard, findings (one row per claim with its verdict),
     budget robustness (``budget``: header and rows, only with ``budget_check``), figures
     (embedded, each with its caption), missing (everything the study asked for that the
-    results lack, and diverged runs)."""
+    results lack, and diverged runs). With ``sections`` (one per operator) everything but
+    "what was run" is repeated per section, each under a heading naming its operator when
+    ``titled`` (element ids prefixed with the operator's name); otherwise one section from
+    ``scorecard``, ``findings``, ``figures``, ``gaps`` and ``budget``."""
+    if sections is None:
+        sections = [SectionItem("", scorecard, findings, figures, gaps, budget)]
     provenance = [("greenbench git commit", run.git_commit), ("config hash", run.config_hash),
                   ("report written", run.created)]
     provenance += [(f"{name} version", v) for name, v in run.versions.items()]
     return environment().get_template(TEMPLATE).render(
-        title=title, question=question, run=run, provenance=provenance, scorecard=scorecard,
-        findings=findings, figures=[_figure(f) for f in figures],
-        gaps=[(g.kind, g.what, g.detail) for g in gaps], notes=list(notes),
-        verdict_class=_VERDICT_CLASS, budget=budget)
+        title=title, question=question, run=run, provenance=provenance, notes=list(notes),
+        verdict_class=_VERDICT_CLASS, titled=titled,
+        sections=[dict(pde=sec.pde, id=f"{sec.pde}-" if titled else "",
+                       scorecard=sec.scorecard, findings=sec.findings,
+                       figures=[_figure(f) for f in sec.figures],
+                       gaps=[(g.kind, g.what, g.detail) for g in sec.gaps], budget=sec.budget)
+                  for sec in sections])

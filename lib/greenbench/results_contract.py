@@ -98,6 +98,8 @@ COORDS: dict[str, Var] = {
     "resolution": Var(("resolution",), "int", _D, "grid resolution N (number of intervals)"),
     "seed": Var(("seed",), "int", _D, "training seed (train_seeds)"),
     "q": Var(("q",), "int", _D, "order of accuracy q of the finite-difference stencil"),
+    "coefficient": Var(("coefficient",), "str", None,
+                       "coefficient of the operator learned by the FD model (k, c, b)"),
     "step": Var(("step",), "int", _D, "optimizer step"),
     "metric": Var(("metric",), "str", None, "scorecard metric"),
     "offset": Var(("offset",), "int", _D, "stencil offset from the diagonal (nodes)"),
@@ -259,6 +261,24 @@ CONVERGENCE = {
                       "Spearman correlation of p with the FD error at the finest N"),
     "pinn_p_trend": Var(("family",), "float", _D,
                         "Spearman correlation of p with the PINN error at the finest N"),
+    "fd_coef_value": Var(("coefficient",), "float", _D,
+                         "true value of each operator coefficient", required=False),
+    "fd_coef_rel_error": Var(("coefficient",) + _QTR + ("seed",), "float", _D,
+                             "relative error of each learned coefficient", required=False),
+    "fd_coef_predicted_rel_error": Var(("coefficient",) + _QTR, "float", _D,
+                                       "relative error of each least-squares coefficient",
+                                       required=False),
+    "fd_coef_leading_term": Var(("coefficient",) + _QTR, "float", _D,
+                                "Thm 3.1 leading bias term of each coefficient",
+                                required=False),
+    "fd_coef_rate": Var(("coefficient",) + _Q2, "float", _D,
+                        "fitted convergence rate of each learned coefficient", required=False),
+    "fd_coef_predicted_rate": Var(("coefficient",) + _Q2, "float", _D,
+                                  "fitted convergence rate of each least-squares coefficient",
+                                  required=False),
+    "fd_coef_exact": Var(("coefficient",) + _Q2, "bool", _D,
+                         "exact cell of the coefficient's fit (round-off, not fitted)",
+                         required=False),
 }
 _MR = ("model", "resolution")
 MEASURES = {
@@ -425,7 +445,8 @@ KINDS: dict[str, FileKind] = {k.name: k for k in (
              ("converge_tail", "converge_rel_tol", "converge_floor")),
     FileKind("convergence", "results/{pde}/convergence.nc", r"(^|/)convergence\.nc$",
              ("convergence.nc",), CONVERGENCE,
-             _coords("q", "train_space", "resolution", "seed", "family"),
+             _coords("q", "train_space", "resolution", "seed", "family",
+                     optional=("coefficient",)),
              ("k", "confidence_level", "fd_exact_tol", "fd_model", "pinn_model")),
 )}
 """Every kind of results file, by name (the ``kind=`` of :func:`greenbench.io.write_netcdf`).

@@ -58,6 +58,75 @@ def fd_theory(train_data: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]
     return pred, lead
 
 
+def fd_theory_coefficients(train_data: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+                           N: int, q_orders: Sequence[int], operator: Operator
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """Thm 3.1 at one resolution for EVERY coefficient of the operator (``COEFFICIENTS``
+    order; poisson1d and the biharmonic: ``k`` only, screened Poisson ``k, c``,
+    advection-diffusion ``k, b``).
+
+    Returns
+    -------
+    predicted, leading : (n_coef, n_q, n_spaces) arrays
+        ``|w*_j - c_j| / |c_j|`` of the least-squares optimum (:func:`greenbench.theory.
+        fd_lstsq_weights`) and ``|leading term|`` (:meth:`Operator.fd_bias`; 0 where the
+        stencils are exact on the space, ``nan`` for fem); ``nan`` where the stencil does not
+        fit or the operator has no such order."""
+    names = list(operator.COEFFICIENTS)
+    true = np.array([operator.coefficients[c] for c in names], dtype=np.float64)
+    spaces = list(train_data)
+    pred = np.full((len(names), len(q_orders), len(spaces)), np.nan)
+    lead = np.full_like(pred, np.nan)
+    for b, s in enumerate(spaces):
+        c, f, u = train_data[s]
+        for a, q in enumerate(q_orders):
+            if N + 1 <= 2 * operator.fd_radius(q) or q not in operator.FD_ORDERS:
+                continue
+            w = theory.fd_lstsq_weights(operator, f, u, q)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                pred[:, a, b] = np.abs(w - true) / np.abs(true)
+            lead[:, a, b] = np.abs(np.asarray(operator.fd_bias(s, c, N, q), dtype=np.float64))
+    return pred, lead
+
+
+def coefficient_variables(names: Sequence[str], values: Sequence[float],
+                          resolutions: Sequence[int], predicted: np.ndarray,
+                          leading: np.ndarray, fd_w: np.ndarray | None, *,
+                          exact_tol: float = 1e-12, level: float = 0.95, order: int = 2
+                          ) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
+    """The per-coefficient variables of ``convergence.nc`` (``fd_coef_*`` over
+    ``coefficient``): the bias of every learned coefficient against dx and its fitted rate,
+    with the same floors and fits as the leading coefficient's ``fd_rel_error`` / ``fd_rate``.
+
+    ``predicted, leading (n_coef, n_q, n_spaces, n_res)`` from :func:`fd_theory_coefficients`;
+    ``fd_w (n_coef, n_q, n_spaces, n_res, n_seeds)`` the learned weights (``None``: no fd
+    model)."""
+    true = np.asarray(values, dtype=np.float64)[:, None, None, None, None]
+    shape = predicted.shape + ((1,) if fd_w is None else (fd_w.shape[-1],))
+    w = np.full(shape, np.nan) if fd_w is None else np.asarray(fd_w, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.abs(w - true) / np.abs(true)
+    res = np.asarray(resolutions)
+    rate, pred_rate = (np.full(predicted.shape[:-1], np.nan) for _ in range(2))
+    exact = np.zeros(predicted.shape[:-1], dtype=bool)
+    for j in range(len(names)):
+        theory_exact = np.all(leading[j] == 0.0, axis=-1)
+        floor = measured_floor(predicted[j], theory_exact)[:, None, :]
+        fit = fit_rates(_geomean_seeds(rel[j]), res, exact_tol, theory_exact, level,
+                        floor=floor, order=order)
+        rate[j], exact[j] = fit["rate"], fit["exact"]
+        pred_rate[j] = fit_rates(predicted[j], res, exact_tol, theory_exact, level,
+                                 floor=floor, order=order)["rate"]
+    c4 = ("coefficient", "q", "train_space", "resolution")
+    c3 = c4[:-1]
+    return {"fd_coef_value": (("coefficient",), np.asarray(values, dtype=np.float64)),
+            "fd_coef_rel_error": (c4 + ("seed",), rel),
+            "fd_coef_predicted_rel_error": (c4, predicted),
+            "fd_coef_leading_term": (c4, leading),
+            "fd_coef_rate": (c3, rate), "fd_coef_predicted_rate": (c3, pred_rate),
+            "fd_coef_exact": (c3, exact)}
+
+
 def _geomean_seeds(err: np.ndarray) -> np.ndarray:
     ok = np.isfinite(err) & (err > 0)
     n = ok.sum(axis=-1)
@@ -71,7 +140,7 @@ def convergence_dataset(
     spaces: Sequence[str], resolutions: Sequence[int], seeds: Sequence[int],
     q_orders: Sequence[int], predicted: np.ndarray, leading: np.ndarray,
     fd_w: np.ndarray | None, pinn_rel: np.ndarray | None, *, k: float = 1.0,
-    exact_tol: float = 1e-12, level: float = 0.95,
+    exact_tol: float = 1e-12, level: float = 0.95, order: int = 2,
 ) -> xr.Dataset:
     """Assemble ``convergence.nc`` (the data-quantity study is ``quantity.nc``).
 
@@ -88,19 +157,25 @@ def convergence_dataset(
         Learned FD weights (``None``: no fd model, all ``nan``).
     pinn_rel : (n_spaces, n_res, n_seeds) array or None
         Learned PINN ``|k_hat - k| / |k|``.
+    order : int
+        The operator's highest derivative (``Operator.order``): the conservative round-off
+        floor grows like ``N^order`` (:func:`~greenbench.analysis.rates.roundoff_floor`).
     """
     nq, ns, nr, nd = len(q_orders), len(spaces), len(resolutions), len(seeds)
     w = np.full((nq, ns, nr, nd), np.nan) if fd_w is None else np.asarray(fd_w, float)
     rel = np.abs(w - k) / abs(k)
     theory_exact = np.all(leading == 0.0, axis=-1)
     # Round-off measured on the exact cells of this very data where the study has them (poly
-    # p < q); elsewhere the conservative roundoff_floor(N, exact_tol).
+    # p < q); elsewhere the conservative roundoff_floor(N, exact_tol, order) (N^4 for the
+    # biharmonic: its stencil divides the round-off of u by dx^4).
     floor = measured_floor(predicted, theory_exact)
     res = np.asarray(resolutions)
-    used_floor = np.where(np.isfinite(floor), floor, roundoff_floor(res, exact_tol))
+    used_floor = np.where(np.isfinite(floor), floor, roundoff_floor(res, exact_tol,
+                                                                      order=order))
     learned = fit_rates(_geomean_seeds(rel), res, exact_tol, theory_exact, level,
-                        floor=floor[:, None, :])
-    pred_fit = fit_rates(predicted, res, exact_tol, theory_exact, level, floor=floor[:, None, :])
+                        floor=floor[:, None, :], order=order)
+    pred_fit = fit_rates(predicted, res, exact_tol, theory_exact, level, floor=floor[:, None, :],
+                         order=order)
     pinn = np.full((ns, nr, nd), np.nan) if pinn_rel is None else np.asarray(pinn_rel, float)
     d2, d3 = ("q", "train_space"), ("q", "train_space", "resolution")
     d4 = d3 + ("seed",)

@@ -167,18 +167,20 @@ def reference_interior_operator(N: int, operator: Operator,
     return operator.fem_operator(N, mass)[:, 1:-1]
 
 
-def stencil_measures(stencil: np.ndarray, reference: np.ndarray
+def stencil_measures(stencil: np.ndarray, reference: np.ndarray, radius: int = 1
                      ) -> tuple[np.ndarray, np.ndarray]:
     """How a learned stencil (last axis: offsets ``-h..h``) compares with the generating
     operator's ``reference`` (broadcast against it).
 
     Returns ``deviation = max|stencil - reference| / max|reference|`` (did the model learn
-    the generating operator?) and ``tail = max |stencil| beyond distance 1 / max |stencil|``
-    (is the learned inverse tridiagonal?); NaN where the stencil is not finite."""
+    the generating operator?) and ``tail = max |stencil| beyond distance radius / max
+    |stencil|`` (is the learned inverse as local as the operator's 2nd-order stencil:
+    ``radius = Operator.order // 2``, 1 for second-order operators -- tridiagonal -- and 2 for
+    the biharmonic's 5-point stencil); NaN where the stencil is not finite."""
     stencil = np.asarray(stencil, dtype=np.float64)
     reference = np.broadcast_to(np.asarray(reference, dtype=np.float64), stencil.shape)
     h = stencil.shape[-1] // 2
-    far = np.abs(np.arange(stencil.shape[-1]) - h) >= 2
+    far = np.abs(np.arange(stencil.shape[-1]) - h) > int(radius)
     ok = np.all(np.isfinite(stencil), axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         dev = np.max(np.abs(stencil - reference), axis=-1) / np.max(np.abs(reference), axis=-1)

@@ -58,13 +58,16 @@ def fit_loglog(dx: np.ndarray, err: np.ndarray, level: float = 0.95) -> SlopeFit
     return SlopeFit(b, a, b - t * se, b + t * se, dof, n)
 
 
-def roundoff_floor(N: np.ndarray, exact_tol: float, factor: float = 10.0) -> np.ndarray:
+def roundoff_floor(N: np.ndarray, exact_tol: float, factor: float = 10.0,
+                   order: int = 2) -> np.ndarray:
     """Error level below which an FD parameter error is round-off, per resolution.
 
-    ``max(exact_tol, factor * eps * N^2)``: a second-difference stencil divides rounding errors
-    of ``u`` by ``dx^2``, so the attainable floor of ``|w - k| / k`` grows like ``eps N^2``."""
+    ``max(exact_tol, factor * eps * N^order)``: a stencil of the ``order``-th derivative divides
+    rounding errors of ``u`` by ``dx^order``, so the attainable floor of ``|w - k| / k`` grows
+    like ``eps N^2`` for a second-order operator and ``eps N^4`` for the biharmonic
+    (``Operator.order``; docs/operators.md, "Round-off floor of the FD fit")."""
     N = np.asarray(N, dtype=np.float64)
-    return np.maximum(exact_tol, factor * EPS * N**2)
+    return np.maximum(exact_tol, factor * EPS * N**int(order))
 
 
 def measured_floor(err: np.ndarray, theory_exact: np.ndarray, factor: float = 10.0
@@ -86,11 +89,11 @@ def measured_floor(err: np.ndarray, theory_exact: np.ndarray, factor: float = 10
 
 def fit_rates(err: np.ndarray, resolutions: np.ndarray, exact_tol: float,
               theory_exact: np.ndarray | None = None, level: float = 0.95,
-              floor: np.ndarray | None = None) -> dict[str, np.ndarray]:
+              floor: np.ndarray | None = None, order: int = 2) -> dict[str, np.ndarray]:
     """Fit a rate for every cell of ``err (..., n_res)`` against ``dx = 1 / N``.
 
     Points at or below the floor are excluded: ``floor`` (broadcastable to ``err``) where
-    given and finite, else :func:`roundoff_floor`. A cell is ``exact`` when theory says
+    given and finite, else :func:`roundoff_floor` of the operator's ``order``. A cell is ``exact`` when theory says
     so (``theory_exact (...)``, e.g. poly ``p < q``) or when all its finite points are below the
     floor; exact cells are not fitted (``nan`` rate).
 
@@ -101,7 +104,7 @@ def fit_rates(err: np.ndarray, resolutions: np.ndarray, exact_tol: float,
     """
     err = np.asarray(err, dtype=np.float64)
     N = np.asarray(resolutions, dtype=np.float64)
-    default = np.broadcast_to(roundoff_floor(N, exact_tol), err.shape)
+    default = np.broadcast_to(roundoff_floor(N, exact_tol, order=order), err.shape)
     floor = default if floor is None else np.where(
         np.isfinite(np.broadcast_to(floor, err.shape)), floor, default)
     lead = err.shape[:-1]

@@ -334,7 +334,8 @@ def greens_datasets(part_paths: Sequence[PathLike], cfg: AnalysisConfig
                    "impulse_amplitude": float(cfg.impulse_amplitude)})
     fd3 = op.reference_stencil(h)
     d4 = ("model", "train_space", "resolution", "seed")
-    deviation, tail = gr.stencil_measures(stencil, ref_stencil[None, None, :, None, :])
+    deviation, tail = gr.stencil_measures(stencil, ref_stencil[None, None, :, None, :],
+                                          radius=op.order // 2)
     ds = xr.Dataset(
         dict(greens_rel_error=(d4, err), inverse_rel_error=(d4, inv_err),
              interior_cond=(d4, cond), stencil=(d4 + ("offset",), stencil),

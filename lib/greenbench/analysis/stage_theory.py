@@ -193,6 +193,12 @@ def convergence_dataset(dataset_paths: Mapping[int, Mapping[str, PathLike]],
     lead = np.full_like(pred, np.nan)
     fd_w = None if fd is None else np.full((nq, ns, nr, nd), np.nan)
     pinn_rel = None if pinn is None else np.full((ns, nr, nd), np.nan)
+    # every learned coefficient (k, and c or b): bias vs dx and rates (fd_coef_*)
+    op = cfg.operator
+    coefs = list(op.COEFFICIENTS)
+    c_pred = np.full((len(coefs), nq, ns, nr), np.nan)
+    c_lead = np.full_like(c_pred, np.nan)
+    c_w = None if fd is None else np.full((len(coefs), nq, ns, nr, nd), np.nan)
     for r, N in enumerate(cfg.resolutions):
         data = read_datasets(dataset_paths[N], cfg, N)
         train = {}
@@ -200,14 +206,25 @@ def convergence_dataset(dataset_paths: Mapping[int, Mapping[str, PathLike]],
             idx = data[s].train_index
             train[s] = (data[s].coefficients[idx], *data[s].split("train"))
         pred[:, :, r], lead[:, :, r] = cvg.fd_theory(train, N, cfg.fd_orders, cfg.operator)
+        c_pred[..., r], c_lead[..., r] = cvg.fd_theory_coefficients(train, N, cfg.fd_orders, op)
         if fd is not None:
             fd_w[:, :, r] = _parameter_values(learned["fd"][N], cfg, "w", q=True).values
+            for j, c in enumerate(coefs):
+                name = "w" if j == 0 else f"w_{c}"
+                if name in learned["fd"][N]:
+                    c_w[j, :, :, r] = _parameter_values(learned["fd"][N], cfg, name,
+                                                        q=True).values
         if pinn is not None:
             pinn_rel[:, r] = _parameter_values(learned["pinn"][N], cfg, "rel_error",
                                                q=False).values
     out = cvg.convergence_dataset(cfg.spaces, cfg.resolutions, cfg.seeds, cfg.fd_orders, pred,
                                   lead, fd_w, pinn_rel, k=cfg.k, exact_tol=cfg.fd_exact_tol,
-                                  level=cfg.confidence)
+                                  level=cfg.confidence, order=cfg.operator.order)
+    for var, (dims, values) in cvg.coefficient_variables(
+            coefs, [op.coefficients[c] for c in coefs], cfg.resolutions, c_pred, c_lead, c_w,
+            exact_tol=cfg.fd_exact_tol, level=cfg.confidence, order=op.order).items():
+        out[var] = (dims, values)
+    out = out.assign_coords(coefficient=coefs)
     out.attrs.update(provenance(cfg.config_hash), pde=cfg.pde, k=float(cfg.k),
                      **cfg.coefficients,
                      data_hash=cfg.data_hash, fd_model="" if fd is None else fd[0],

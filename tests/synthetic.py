@@ -25,6 +25,7 @@ from greenbench.analysis import quantity as qt
 from greenbench.analysis import training as trn
 from greenbench.analysis.convergence import _p_trends
 from greenbench.analysis.scorecard import scorecard
+from greenbench.analysis.stage import noise_block_medians
 from greenbench.config import validate_config
 from greenbench.operators import get_operator
 from greenbench.pde import fem_operator, greens_matrix, grid
@@ -140,6 +141,11 @@ def synthetic_results(
         coords=coords, attrs={**attrs, "k": k, "scorecard_factor": 10.0,
                               "scorecard_floor": 1e-6})
     crossval = crossval.merge(scorecard(crossval, 10.0, 1e-6))
+    # one noise level (exact data): the noise axis repeats the lowest level, as the analysis
+    for name in ("mse", "rel_l2", "train_mse", "missing", "diverged"):
+        crossval[f"noise_{name}"] = crossval[name].expand_dims(noise=[0.0])
+    crossval = crossval.merge(noise_block_medians(crossval))
+    crossval.attrs["noise_level"] = 0.0
 
     linear = [m for m in names if op_models[m] == "linear"]
     lin = mse[names.index(linear[0])] if linear else np.full((nt, nt, nr, ns), np.nan)
@@ -169,7 +175,14 @@ def synthetic_results(
                                10.0 ** rng.uniform(-12, -9, (nt, nr, ns)))),
         coords=dict(train_space=spaces, test_space=spaces, resolution=res, seed=seeds),
         attrs={**attrs, "k": k, "linear_model": linear[0] if linear else "", "n_test": 50,
-               "rank_tol": 1e-10, "init": "zero (W0 = 0)", "fem_mass": "consistent"})
+               "rank_tol": 1e-10, "init": "zero (W0 = 0)", "fem_mass": "consistent",
+               "noise_level": 0.0})
+    for name in ("predicted_mse", "predicted_mse_std", "measured_mse", "measured_z"):
+        bounds[f"noise_{name}"] = bounds[name].expand_dims(noise=[0.0])
+    bounds["noise_expected_excess_mse"] = xr.zeros_like(bounds["predicted_mse"]).expand_dims(
+        noise=[0.0])
+    bounds["noise_sigma"] = xr.zeros_like(bounds["span_rank"], dtype=float).expand_dims(
+        noise=[0.0])
 
     fam_spaces = [s for s in spaces if s != "fem"]
     dx = 1.0 / np.array(res, dtype=float)

@@ -1,4 +1,5 @@
-"""1D Fourier neural operator (Li et al. 2021): lifting, spectral layers with skips, projection.
+"""Fourier neural operator (Li et al. 2021): lifting, spectral layers with skips, projection; 1D,
+and 2D with ``dim = 2`` (:class:`SpectralConv2d`, ``rfft2`` over the two grid axes).
 
 Resolution-agnostic: the weights act on the lowest ``modes`` Fourier modes and on channels at
 each node, so a model built for one ``N`` evaluates on any grid.
@@ -18,7 +19,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from greenbench.models.layers import activation, check_positive_int
+from greenbench.models.layers import activation, check_dim, check_positive_int
 
 
 @lru_cache(maxsize=64)
@@ -77,6 +78,33 @@ class SpectralConv1d(nn.Module):
         return out @ inv
 
 
+class SpectralConv2d(nn.Module):
+    """2D spectral convolution: ``v -> irfft2(R * rfft2(v))`` over the last two (grid) axes,
+    keeping the modes ``|k_x| < m_x`` (both signs: ``m_x = min(modes, n_x // 2)``) and
+    ``0 <= k_y < m_y = min(modes, n_y // 2 + 1)``, one complex ``(width_in, width_out)`` matrix
+    per kept mode (stored as real and imaginary parts; the original FNO code's ``weights1`` for
+    ``k_x >= 0`` and ``weights2`` for ``k_x < 0``)."""
+
+    def __init__(self, width_in: int, width_out: int, modes: int):
+        super().__init__()
+        scale = 1.0 / (width_in * width_out)
+        self.modes = modes
+        self.weight_re = nn.Parameter(scale * torch.rand(2, modes, modes, width_in, width_out))
+        self.weight_im = nn.Parameter(scale * torch.rand(2, modes, modes, width_in, width_out))
+
+    def forward(self, v: torch.Tensor) -> torch.Tensor:
+        """``v (width_in, batch, n_x, n_y) -> (width_out, batch, n_x, n_y)``."""
+        nx, ny = v.shape[-2:]
+        mx, my = min(self.modes, nx // 2), min(self.modes, ny // 2 + 1)
+        spec = torch.fft.rfft2(v)  # (c, b, nx, ny // 2 + 1)
+        w = torch.complex(self.weight_re[:, :mx, :my], self.weight_im[:, :mx, :my])
+        low = torch.einsum("cbxy,xyco->obxy", spec[:, :, :mx, :my], w[0])
+        high = torch.einsum("cbxy,xyco->obxy", spec[:, :, nx - mx:, :my], w[1])
+        gap = low.new_zeros(low.shape[:2] + (nx - 2 * mx, my))
+        full = torch.cat([low, gap, high], dim=2)
+        return torch.fft.irfft2(full, s=(nx, ny))
+
+
 class ChannelLinear(nn.Module):
     """Pointwise linear map over channels: ``(c_in, batch, P) -> (c_out, batch, P)``, one
     matrix product.
@@ -90,9 +118,10 @@ class ChannelLinear(nn.Module):
         self.bias = nn.Parameter(torch.empty(c_out).uniform_(-bound, bound))
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        c, b, n = h.shape
-        out = self.weight @ h.reshape(c, b * n) + self.bias[:, None]
-        return out.reshape(-1, b, n)
+        """``(c_in, batch, *grid) -> (c_out, batch, *grid)``."""
+        c = h.shape[0]
+        out = self.weight @ h.reshape(c, -1) + self.bias[:, None]
+        return out.reshape((-1,) + tuple(h.shape[1:]))
 
 
 class Pointwise(nn.Module):
@@ -135,7 +164,10 @@ class FNO(nn.Module):
         ``lifting_width: 0`` makes the lifting a single linear map. Default ``2 * width``, as
         the neuraloperator library's channel ratios.
     grid
-        Feed ``x`` as a second input channel.
+        Feed ``x`` as a second input channel (2D: ``x`` and ``y`` as two more channels).
+    dim
+        Spatial dimension (set by the trainer from the operator): 2 uses
+        :class:`SpectralConv2d`, ``f (batch, N+1, N+1)``, ``x (N+1, N+1, 2)``.
 
     The output is evaluated at every node, the boundary included (learned, not imposed).
     """
@@ -145,9 +177,10 @@ class FNO(nn.Module):
 
     def __init__(self, N: int, width: int = 32, modes: int = 16, layers: int = 4,
                  activation: str = "gelu", lifting_width: int | None = None,
-                 projection_width: int | None = None, grid: bool = True):
+                 projection_width: int | None = None, grid: bool = True, dim: int = 1):
         super().__init__()
         check_positive_int(N, "N", "fno", minimum=2)
+        self.dim = check_dim(dim, "fno")
         for key, value in (("width", width), ("modes", modes), ("layers", layers)):
             check_positive_int(value, key, "fno")
         lifting_width = 2 * width if lifting_width is None else lifting_width
@@ -157,17 +190,21 @@ class FNO(nn.Module):
         act = activation_fn = _fno_act(activation)
         self.act = activation_fn
         self.grid = bool(grid)
-        c_in = 2 if self.grid else 1
+        c_in = 1 + self.dim if self.grid else 1
         self.lift = Pointwise(c_in, lifting_width, width, act)
-        self.spectral = nn.ModuleList(SpectralConv1d(width, width, modes) for _ in range(layers))
+        conv = SpectralConv1d if self.dim == 1 else SpectralConv2d
+        self.spectral = nn.ModuleList(conv(width, width, modes) for _ in range(layers))
         self.skip = nn.ModuleList(ChannelLinear(width, width) for _ in range(layers))
         self.project = Pointwise(width, projection_width, 1, act)
 
     def forward(self, f: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """``f (batch, P), x (P,) -> u (batch, P)`` for any number of nodes ``P``."""
-        h = f[None]  # hidden state layout (channels, batch, P)
-        if self.grid:
+        h = f[None]  # hidden state layout (channels, batch, P) -- 2D: (channels, batch, nx, ny)
+        if self.grid and self.dim == 1:
             h = torch.cat([h, x.expand_as(f)[None]], dim=0)
+        elif self.grid:
+            coords = torch.movedim(x, -1, 0)[:, None].expand((self.dim,) + tuple(f.shape))
+            h = torch.cat([h, coords], dim=0)
         h = self.lift(h)
         last = len(self.spectral) - 1
         for i, (spectral, skip) in enumerate(zip(self.spectral, self.skip, strict=True)):

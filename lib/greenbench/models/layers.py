@@ -87,3 +87,45 @@ class FeedForward(nn.Module):
 def pad_boundary(u_interior: torch.Tensor) -> torch.Tensor:
     """Append the zero boundary values: ``(..., N-1) -> (..., N+1)``."""
     return F.pad(u_interior, (1, 1))
+
+
+DIMS: tuple[int, ...] = (1, 2)
+"""Spatial dimensions the built-in models support (``Operator.dim``)."""
+
+
+def check_dim(value: object, model: str) -> int:
+    """Validate the spatial dimension ``dim`` (1 or 2), naming the model."""
+    if isinstance(value, bool) or value not in DIMS:
+        raise ValueError(f"{model}: parameter dim must be one of {list(DIMS)}, got {value!r}")
+    return int(value)
+
+
+def flatten_nodes(f: torch.Tensor, dim: int) -> torch.Tensor:
+    """``(..., N+1[, N+1]) -> (..., (N+1)^dim)``: the trailing ``dim`` grid axes flattened in C
+    order (``[i_x, i_y] -> i_x (N+1) + i_y``, as ``Operator.flat_nodes``); a no-op in 1D."""
+    if dim == 1:
+        return f
+    return f.reshape(f.shape[: f.dim() - dim] + (-1,))
+
+
+def pad_interior(u_interior: torch.Tensor, N: int, dim: int) -> torch.Tensor:
+    """Flattened interior values ``(..., (N-1)^dim)`` -> ``(..., N+1[, N+1])`` with a zero
+    boundary (1D: :func:`pad_boundary`)."""
+    if dim == 1:
+        return pad_boundary(u_interior)
+    u = u_interior.reshape(u_interior.shape[:-1] + (N - 1,) * dim)
+    return F.pad(u, (1, 1) * dim)
+
+
+def grid_points(x, dim: int):
+    """The ``x`` an operator model receives: the 1D nodes ``(N+1,)`` in 1D; in 2D the node
+    coordinates ``(N+1, N+1, 2)`` with ``x[i, j] = (x_i, x_j)`` (``[i_x, i_y]`` indexing, the
+    datasets' layout). Accepts numpy arrays or tensors and returns the same kind."""
+    if dim == 1:
+        return x
+    if isinstance(x, torch.Tensor):
+        return torch.stack(torch.meshgrid(x, x, indexing="ij"), dim=-1)
+    import numpy as np
+
+    x = np.asarray(x)
+    return np.stack(np.meshgrid(x, x, indexing="ij"), axis=-1)

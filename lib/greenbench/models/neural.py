@@ -1,6 +1,8 @@
 """Neural operator models: the shallow MLP, DeepONet and the physics-informed DeepONet.
 
-All map ``f (batch, N+1)`` and the grid ``x (N+1,)`` to ``u (batch, N+1)``.
+All map ``f (batch, N+1)`` and the grid ``x (N+1,)`` to ``u (batch, N+1)``; with ``dim = 2`` (a
+2D operator) ``f (batch, N+1, N+1)`` and the node coordinates ``x (N+1, N+1, 2)`` to
+``u (batch, N+1, N+1)`` (:func:`greenbench.models.layers.grid_points`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,14 @@ import torch
 from torch import nn
 from torch.func import jvp
 
-from greenbench.models.layers import FeedForward, activation, check_positive_int, pad_boundary
+from greenbench.models.layers import (
+    FeedForward,
+    activation,
+    check_dim,
+    check_positive_int,
+    flatten_nodes,
+    pad_interior,
+)
 
 if TYPE_CHECKING:
     from greenbench.operators import Operator
@@ -28,19 +37,24 @@ class MLP(nn.Module):
         Hidden width.
     activation
         Name from :data:`greenbench.models.layers.ACTIVATIONS`.
+    dim
+        Spatial dimension (set by the trainer from the operator): 2 reads the flattened grid
+        (``(N+1)^2`` inputs, ``(N-1)^2`` interior outputs).
     """
 
     kind: ClassVar[str] = "operator"
     default_dtype: ClassVar[str] = "float32"
 
-    def __init__(self, N: int, width: int = 64, activation: str = "tanh"):
+    def __init__(self, N: int, width: int = 64, activation: str = "tanh", dim: int = 1):
         super().__init__()
         check_positive_int(N, "N", "mlp", minimum=2)
         check_positive_int(width, "width", "mlp")
-        self.net = FeedForward([N + 1, width, N - 1], _act(activation, "mlp"))
+        self.N, self.dim = N, check_dim(dim, "mlp")
+        self.net = FeedForward([(N + 1) ** self.dim, width, (N - 1) ** self.dim],
+                               _act(activation, "mlp"))
 
     def forward(self, f: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return pad_boundary(self.net(f))
+        return pad_interior(self.net(flatten_nodes(f, self.dim)), self.N, self.dim)
 
 
 def _act(name: str, model: str, smooth: bool = False):
@@ -61,6 +75,10 @@ class DeepONet(nn.Module):
     activation
         Name of the activation; the trunk applies it to its output too (as DeepXDE does).
 
+    dim
+        Spatial dimension (set by the trainer from the operator): in 2D the branch reads the
+        flattened grid and the trunk takes the point ``(x, y)``.
+
     The output is evaluated at every node, the boundary included (it is learned, not imposed).
     """
 
@@ -68,22 +86,32 @@ class DeepONet(nn.Module):
     default_dtype: ClassVar[str] = "float32"
 
     def __init__(self, N: int, width: int = 64, depth: int = 2, basis: int = 32,
-                 activation: str = "tanh"):
+                 activation: str = "tanh", dim: int = 1):
         super().__init__()
         name = type(self).__name__.lower()
         check_positive_int(N, "N", name, minimum=2)
         for key, value in (("width", width), ("depth", depth), ("basis", basis)):
             check_positive_int(value, key, name)
+        self.N, self.dim = N, check_dim(dim, name)
         act = _act(activation, name, smooth=self._smooth)
-        self.branch = FeedForward([N + 1] + [width] * depth + [basis], act)
-        self.trunk = FeedForward([1] + [width] * depth + [basis], act, last_activation=True)
+        self.branch = FeedForward([(N + 1) ** self.dim] + [width] * depth + [basis], act)
+        self.trunk = FeedForward([self.dim] + [width] * depth + [basis], act,
+                                 last_activation=True)
         self.bias = nn.Parameter(torch.zeros(()))
 
     _smooth: ClassVar[bool] = False
 
+    def points(self, x: torch.Tensor) -> torch.Tensor:
+        """The trunk's input ``(P, dim)``: ``x (P,)`` in 1D, ``x (..., 2)`` flattened in 2D."""
+        return x[:, None] if self.dim == 1 else x.reshape(-1, self.dim)
+
     def forward(self, f: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """``f (batch, N+1), x (P,) -> u (batch, P)``."""
-        return self.branch(f) @ self.trunk(x[:, None]).T + self.bias
+        """``f (batch, N+1), x (P,) -> u (batch, P)``; 2D: ``f (batch, N+1, N+1)``, points
+        ``x (..., 2)`` -> ``u (batch, ...)``."""
+        if self.dim == 1:
+            return self.branch(f) @ self.trunk(x[:, None]).T + self.bias
+        u = self.branch(flatten_nodes(f, 2)) @ self.trunk(self.points(x)).T + self.bias
+        return u.reshape(u.shape[:-1] + x.shape[:-1])
 
 
 class PIDeepONet(DeepONet):
@@ -98,13 +126,18 @@ class PIDeepONet(DeepONet):
     differentiation of the trunk net in ``x`` (exact, not a finite difference), for every order
     ``m`` the operator needs. The coefficients are the dataset's. The activation must be smooth
     (``tanh`` by default). The boundary term is ``u = 0`` at both ends (every operator's).
+    In 2D (``dim = 2``) the derivatives are the operator's multi-indices (poisson2d: ``(2, 0)``
+    and ``(0, 2)``), each by nested ``jvp`` of the trunk along ``x`` and ``y``, the residual is
+    taken at the ``(N-1)^2`` interior nodes and the boundary term over the grid's edge nodes.
     """
 
     _smooth: ClassVar[bool] = True
 
     def __init__(self, N: int, width: int = 64, depth: int = 2, basis: int = 32,
-                 activation: str = "tanh", pde_weight: float = 1e-3, bc_weight: float = 1.0):
-        super().__init__(N, width=width, depth=depth, basis=basis, activation=activation)
+                 activation: str = "tanh", pde_weight: float = 1e-3, bc_weight: float = 1.0,
+                 dim: int = 1):
+        super().__init__(N, width=width, depth=depth, basis=basis, activation=activation,
+                         dim=dim)
         for key, value in (("pde_weight", pde_weight), ("bc_weight", bc_weight)):
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ValueError(f"pideeponet: parameter {key} must be a number >= 0, "
@@ -136,20 +169,64 @@ class PIDeepONet(DeepONet):
             fns.append(nested(fns[-1]))
         return {m: fns[m](x) for m in orders}
 
-    def _derivatives(self, b: torch.Tensor, x: torch.Tensor, orders: tuple[int, ...]
-                     ) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
+    def trunk_partials(self, pts: torch.Tensor, orders) -> dict:
+        """``{(a, b): d^a/dx^a d^b/dy^b t}`` at points ``pts (P, 2)`` for multi-indices
+        ``orders`` (each ``(P, basis)``), by nested ``jvp`` along the coordinate directions
+        (exact; the trunk acts pointwise)."""
+        def values(z: torch.Tensor) -> torch.Tensor:
+            return self.trunk(z)
+
+        def along(fn, axis: int):
+            tangent = torch.zeros_like(pts)
+            tangent[:, axis] = 1.0
+            return lambda z: jvp(fn, (z,), (tangent,))[1]
+
+        out = {}
+        for order in orders:
+            fn = values
+            for axis, m in enumerate(order):
+                for _ in range(int(m)):
+                    fn = along(fn, axis)
+            out[tuple(order)] = fn(pts)
+        return out
+
+    def _derivatives(self, b: torch.Tensor, x: torch.Tensor, orders: tuple
+                     ) -> tuple[torch.Tensor, dict]:
         """Trunk values ``t`` and ``{m: b t^(m)}`` for the operator's orders (``m = 0``: with
-        the bias)."""
+        the bias). 2D: multi-indices ``(a, b)``, values ``(batch, N+1, N+1)``."""
+        if self.dim > 1:
+            zero = (0,) * self.dim
+            ts = self.trunk_partials(self.points(x), sorted({zero, *map(tuple, orders)}))
+            shape = x.shape[:-1]
+            derivs = {m: (b @ ts[m].T).reshape(b.shape[:-1] + shape) for m in orders}
+            if zero in derivs:
+                derivs[zero] = derivs[zero] + self.bias
+            return ts[zero], derivs
         ts = self.trunk_derivative_list(x, tuple(sorted({0, *orders})))
         derivs = {m: b @ ts[m].T for m in orders}
         if 0 in derivs:
             derivs[0] = derivs[0] + self.bias
         return ts[0], derivs
 
+    def _interior(self, r: torch.Tensor) -> torch.Tensor:
+        return r[(Ellipsis,) + (slice(1, -1),) * self.dim]
+
+    def _boundary(self, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """Output on the boundary nodes ``(batch, n_boundary)`` (2D: the grid's edges)."""
+        u = b @ t.T + self.bias
+        if self.dim == 1:
+            return u[:, [0, -1]]
+        n = self.N + 1
+        mask = torch.ones(n, n, dtype=torch.bool, device=u.device)
+        mask[1:-1, 1:-1] = False
+        return u[:, mask.reshape(-1)]
+
     def residual(self, f: torch.Tensor, x: torch.Tensor, operator: Operator) -> torch.Tensor:
-        """PDE residual ``L u - f`` at the interior nodes, ``(batch, N-1)``."""
-        _, derivs = self._derivatives(self.branch(f), x, operator.derivative_orders)
-        return operator.residual(derivs, f, operator.coefficients)[:, 1:-1]
+        """PDE residual ``L u - f`` at the interior nodes, ``(batch, N-1)`` (2D:
+        ``(batch, N-1, N-1)``)."""
+        _, derivs = self._derivatives(self.branch(flatten_nodes(f, self.dim)), x,
+                                      operator.derivative_orders)
+        return self._interior(operator.residual(derivs, f, operator.coefficients))
 
     def extra_loss(self, f: torch.Tensor, x: torch.Tensor, operator: Operator, *,
                    f_scale: torch.Tensor | None = None,
@@ -161,6 +238,14 @@ class PIDeepONet(DeepONet):
         ``u = u_scale * (b t + b0)`` against the raw ``f`` (the operator is linear: its
         coefficients times ``u_scale`` act on the network's output)."""
         orders = operator.derivative_orders
+        if self.dim > 1:  # the same terms over the 2D grid
+            b = self.branch(flatten_nodes(f if f_scale is None else f / f_scale, self.dim))
+            t, derivs = self._derivatives(b, x, orders)
+            coef = operator.coefficients if u_scale is None else \
+                {c: v * u_scale for c, v in operator.coefficients.items()}
+            res = self._interior(operator.residual(derivs, f, coef))
+            u_bc = self._boundary(b, t) * (1.0 if u_scale is None else u_scale)
+            return self.pde_weight * res.pow(2).mean() + self.bc_weight * u_bc.pow(2).mean()
         if f_scale is None or u_scale is None:
             b = self.branch(f)
             t, derivs = self._derivatives(b, x, orders)

@@ -187,10 +187,11 @@ class PINN(nn.Module):
         self.hard_bc = bool(hard_bc)
         self.pde_weight = float(pde_weight)
         self.n_nets = n_nets
+        self.dim = op.dim
         self.coefficient_names = tuple(op.COEFFICIENTS)
         for c in self.coefficient_names:  # k first: the parameter order of a poisson1d PINN
             setattr(self, c, nn.Parameter(torch.tensor(float(k_init) if c == "k" else 0.0)))
-        sizes = [1] + [width] * depth + [1]
+        sizes = [self.dim] + [width] * depth + [1]
         weights, biases = [], []
         for a, b in zip(sizes[:-1], sizes[1:], strict=True):
             bound = 1.0 / math.sqrt(a)  # nn.Linear's default range
@@ -204,14 +205,19 @@ class PINN(nn.Module):
                                     "operator f -> u to evaluate (see PINN.solution)")
 
     def solution(self, x: torch.Tensor) -> torch.Tensor:
-        """The fitted solutions ``u_s(x)``: ``x (P,) -> (n_nets, P)``."""
+        """The fitted solutions ``u_s(x)``: ``x (P,) -> (n_nets, P)``; 2D: points
+        ``x (..., 2) -> (n_nets, ...)``."""
         params = dict(self.named_parameters())
+        if self.dim > 1:
+            pts = x.reshape(-1, self.dim).expand(self.n_nets, -1, -1)
+            return self.u(params, pts).reshape((self.n_nets,) + tuple(x.shape[:-1]))
         return self.u(params, x.expand(self.n_nets, -1))
 
     def u(self, params: Mapping[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
         """Evaluate the nets: parameters with leading dims ``(..., n_nets)``, ``x (..., n_nets, P)``
-        -> ``u (..., n_nets, P)``. Each output depends only on its own ``x`` entry."""
-        h = x[..., None]
+        -> ``u (..., n_nets, P)``. Each output depends only on its own ``x`` entry. 2D: points
+        ``x (..., n_nets, P, 2)``; ``hard_bc`` multiplies by ``x (1 - x) y (1 - y)``."""
+        h = x[..., None] if self.dim == 1 else x
         n_layers = len(self.weights)
         for i in range(n_layers):
             w, b = params[f"weights.{i}"], params[f"biases.{i}"]
@@ -219,13 +225,18 @@ class PINN(nn.Module):
             if i < n_layers - 1:
                 h = self.act(h)
         out = h[..., 0]
+        if self.dim > 1:
+            return (x * (1.0 - x)).prod(dim=-1) * out if self.hard_bc else out
         return x * (1.0 - x) * out if self.hard_bc else out
 
     def objective(self, params: Mapping[str, torch.Tensor], x: torch.Tensor, f: torch.Tensor,
                   u: torch.Tensor, create_graph: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         """``(objective, data MSE)``, each of shape ``(...)`` for data ``f, u (..., n_nets, P)``.
 
-        ``x`` is the grid ``(P,)``; ``params[c]`` has shape ``(...)`` for every coefficient."""
+        ``x`` is the grid ``(P,)``; ``params[c]`` has shape ``(...)`` for every coefficient.
+        2D: ``x`` the node coordinates ``(N+1, N+1, 2)``, data ``(..., n_nets, N+1, N+1)``."""
+        if self.dim > 1:
+            return self._objective_nd(params, x, f, u, create_graph)
         orders = self.operator.derivative_orders
         with torch.enable_grad():
             xs = x.expand_as(u).detach().clone().requires_grad_(True)
@@ -241,6 +252,41 @@ class PINN(nn.Module):
         res = res[..., 1:-1].pow(2).mean(dim=(-2, -1))
         u_scale = u.pow(2).mean(dim=(-2, -1)).clamp_min(torch.finfo(u.dtype).tiny)
         f_scale = f[..., 1:-1].pow(2).mean(dim=(-2, -1)).clamp_min(torch.finfo(u.dtype).tiny)
+        return data / u_scale + self.pde_weight * res / f_scale, data
+
+
+    def _objective_nd(self, params, x, f, u, create_graph):
+        """:meth:`objective` on a ``dim``-dimensional grid: the operator's multi-index
+        derivatives (poisson2d: ``(2, 0)``, ``(0, 2)``) by repeated reverse-mode autograd along
+        each coordinate."""
+        orders = [tuple(o) for o in self.operator.derivative_orders]
+        grid = tuple(u.shape[-self.dim:])
+        lead = tuple(u.shape[:-self.dim])
+        top = max(sum(o) for o in orders)
+        with torch.enable_grad():
+            pts = x.reshape(-1, self.dim).expand(lead + (-1, self.dim))
+            xs = pts.detach().clone().requires_grad_(True)
+            un = self.u(params, xs)  # (..., n_nets, P)
+            derivs = {(0,) * self.dim: un}
+            for order in orders:
+                d, done = un, 0
+                for axis, m in enumerate(order):
+                    for _ in range(int(m)):
+                        done += 1
+                        (g,) = torch.autograd.grad(d.sum(), xs, retain_graph=True,
+                                                   create_graph=create_graph or done < top)
+                        d = g[..., axis]
+                derivs[order] = d
+        coef = {c: params[c].reshape(params[c].shape + (1,) * (1 + self.dim))
+                for c in self.coefficient_names}
+        shaped = {m: derivs[m].reshape(lead + grid) for m in orders}
+        data = (un.reshape(lead + grid) - u).pow(2).mean(dim=(-3, -2, -1))
+        res = self.operator.residual(shaped, f, coef)
+        inner = (Ellipsis,) + (slice(1, -1),) * self.dim
+        res = res[inner].pow(2).mean(dim=(-3, -2, -1))
+        tiny = torch.finfo(u.dtype).tiny
+        u_scale = u.pow(2).mean(dim=(-3, -2, -1)).clamp_min(tiny)
+        f_scale = f[inner].pow(2).mean(dim=(-3, -2, -1)).clamp_min(tiny)
         return data / u_scale + self.pde_weight * res / f_scale, data
 
 

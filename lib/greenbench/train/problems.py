@@ -29,6 +29,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
+from greenbench.models.layers import grid_points
 from greenbench.models.normalized import normalizes, rms_scales, wrap
 from greenbench.models.parameter import FD, PINN
 from greenbench.models.registry import TrainConfig, model_kind, resolve_class
@@ -40,13 +41,20 @@ Params = dict[str, torch.Tensor]
 
 
 def build_member(class_name: str, N: int, params: Mapping[str, Any], seed: int,
-                 dtype: torch.dtype, model: str, operator: Operator | None = None) -> nn.Module:
+                 dtype: torch.dtype, model: str, operator: Operator | None = None,
+                 dim: int | None = None) -> nn.Module:
     """``Class(N=N, **params)`` initialised under ``torch.manual_seed(seed)`` on the CPU, cast to
     ``dtype``; the global RNG state is left untouched. A class whose constructor takes
-    ``operator`` (the parameter learners) gets the study's operator."""
+    ``operator`` (the parameter learners) gets the study's operator; one that takes ``dim``
+    (the built-in operator models) gets the spatial dimension ``dim`` (default: the operator's,
+    else the constructor's default) -- a user model without ``dim`` reads it from the shapes."""
     cls = resolve_class(class_name, model=model)
-    extra = ({"operator": operator} if operator is not None
-             and "operator" in inspect.signature(cls).parameters else {})
+    signature = inspect.signature(cls).parameters
+    extra = ({"operator": operator} if operator is not None and "operator" in signature else {})
+    if dim is None and operator is not None:
+        dim = operator.dim
+    if dim is not None and "dim" in signature and "dim" not in params:
+        extra["dim"] = int(dim)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         try:
@@ -161,12 +169,15 @@ class _Objective(nn.Module):
 class OperatorProblem(Problem):
     """Members of an operator model ``f (batch, N+1), x (N+1,) -> u (batch, N+1)``.
 
+    In 2D (``operator.dim == 2``) ``f, u`` are ``(E, n_train, N+1, N+1)`` and the model receives
+    ``x`` as the node coordinates ``(N+1, N+1, 2)`` (:func:`greenbench.models.layers.grid_points`).
+
     Parameters
     ----------
     model, class_name, params
         The config entry's name, class and constructor params.
     N, x
-        Resolution and grid ``(N + 1,)``.
+        Resolution and grid ``(N + 1,)`` (the dataset's 1D nodes).
     seeds
         One initialisation seed per member.
     f, u
@@ -180,12 +191,15 @@ class OperatorProblem(Problem):
                  operator: Operator, cfg: TrainConfig, device: torch.device, dtype: torch.dtype):
         super().__init__(model, class_name, seeds, cfg, device, dtype)
         self.N, self.operator, self.n_train = N, operator, int(f.shape[1])
-        self.modules = [build_member(class_name, N, params, s, dtype, model) for s in self.seeds]
+        self.dim = operator.dim
+        self.modules = [build_member(class_name, N, params, s, dtype, model, dim=self.dim)
+                        for s in self.seeds]
         kind = model_kind(resolve_class(class_name, model=model))
         self.normalized = normalizes(class_name, kind, cfg)
         E = len(self.seeds)
         self.f_scale, self.u_scale = np.full(E, np.nan), np.full(E, np.nan)
-        self.f, self.u, self.x = self._tensor(f), self._tensor(u), self._tensor(x)
+        self.f, self.u = self._tensor(f), self._tensor(u)
+        self.x = self._tensor(grid_points(np.asarray(x), self.dim))
         self._check_first_batch()
         if self.normalized:  # scales of the training split only (f, u are that split)
             self.f_scale, self.u_scale = rms_scales(f, u)
@@ -209,11 +223,13 @@ class OperatorProblem(Problem):
             raise ValueError(f"model {self.model!r}: {name}.forward(f, x) failed on the first "
                              f"batch (f {tuple(f0.shape)}, x {tuple(self.x.shape)}): "
                              f"{type(exc).__name__}: {exc}") from exc
-        want = (f0.shape[0], self.N + 1)
+        want = (f0.shape[0],) + (self.N + 1,) * self.dim
         if not isinstance(out, torch.Tensor) or tuple(out.shape) != want:
             got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            axes = ", ".join(["batch"] + ["N+1"] * self.dim)
             raise ValueError(f"model {self.model!r}: {name}.forward returned shape {got}, "
-                             f"expected (batch, N+1) = {want}")
+                             f"expected ({axes}) = {want} (f {tuple(f0.shape)}, "
+                             f"x {tuple(self.x.shape)})")
 
     def _member(self, p, b, f, u):
         return functional_call(self.base, (p, b), (f, self.x, u, self.operator))
@@ -239,7 +255,9 @@ class OperatorProblem(Problem):
         if self.class_name != "linear":
             super().exact()
         w0 = self.params["model.weight"].detach()
-        w = min_norm_update(w0, self.f, self.u[..., 1:-1], self.cfg.rank_tol)
+        lead = tuple(self.f.shape[:2])
+        u_int = self.u[(Ellipsis,) + (slice(1, -1),) * self.dim].reshape(lead + (-1,))
+        w = min_norm_update(w0, self.f.reshape(lead + (-1,)), u_int, self.cfg.rank_tol)
         with torch.no_grad():
             self.params["model.weight"].copy_(w)
 
@@ -331,7 +349,7 @@ class PINNProblem(Problem):
         rows = np.arange(len(self.seeds))[:, None]
         self.sample_index = idx
         self.f, self.u = self._tensor(f[rows, idx]), self._tensor(u[rows, idx])
-        self.x = self._tensor(x)
+        self.x = self._tensor(grid_points(np.asarray(x), operator.dim))
         self.n_train = S
         stacked, _ = stack_module_state(self.modules)
         self.params = self._leaves(stacked)

@@ -133,9 +133,14 @@ def generating_stencil(N: int, operator: Operator, mass: str = "consistent") -> 
 
 
 def plot_stencil(learned: np.ndarray, generating: np.ndarray, *, half_width: int = 4,
-                 title: str = "linear model trained on fem") -> Figure:
-    """Recovered stencil (middle row of the learned inverse, scaled by ``dx^2/k``) against the
-    stencil of the generating operator and the 3-point reference ``[-1, 2, -1]``.
+                 title: str = "linear model trained on fem",
+                 reference: np.ndarray | None = None,
+                 reference_label: str = "3-point [-1, 2, -1]",
+                 scale_label: str = r"dx^2 / k") -> Figure:
+    """Recovered stencil (middle row of the learned inverse, scaled by ``dx^2/k``, in general
+    ``1 / Operator.stencil_scale``: ``scale_label``) against the stencil of the generating
+    operator and a local reference (``reference``: the operator's 2nd-order stencil on offsets
+    ``-r..r``, default the 3-point ``[-1, 2, -1]``).
 
     Left: offsets ``-half_width..half_width`` on a linear scale. Right: ``|row|`` over every
     offset on a log scale, showing how local the recovered operator is."""
@@ -149,15 +154,21 @@ def plot_stencil(learned: np.ndarray, generating: np.ndarray, *, half_width: int
     near = np.abs(offsets) <= half_width
     fig = new_figure(9.0, 3.4)
     ax0, ax1 = fig.subplots(1, 2)
-    fd3 = np.where(offsets == 0, 2.0, np.where(np.abs(offsets) == 1, -1.0, 0.0))
+    if reference is None:
+        fd3 = np.where(offsets == 0, 2.0, np.where(np.abs(offsets) == 1, -1.0, 0.0))
+    else:
+        r = np.asarray(reference, dtype=float).size // 2
+        fd3 = np.zeros(n)
+        for o, v in zip(range(-r, r + 1), np.asarray(reference, dtype=float), strict=True):
+            fd3[offsets == o] = v
     ax0.axhline(0, color="0.7", linewidth=0.8)
     ax0.plot(offsets[near], generating[near], "s", markerfacecolor="none", markersize=9,
              color="tab:blue", label="generating operator (FEM data)")
-    ax0.plot(offsets[near], fd3[near], "x", markersize=7, color="k", label="3-point [-1, 2, -1]")
+    ax0.plot(offsets[near], fd3[near], "x", markersize=7, color="k", label=reference_label)
     ax0.plot(offsets[near], learned[near], "o", markersize=4, color="tab:red",
              label="recovered (learned W)")
     ax0.set_xlabel("offset j - i")
-    ax0.set_ylabel(r"$(W^{-1})_{ij}\, dx^2 / k$")
+    ax0.set_ylabel(r"$(W^{-1})_{ij}\,$" + f" {scale_label}")
     ax0.legend(fontsize=7)
     ax0.set_title(f"{title}: middle row of the inverse", fontsize=9)
     floor = 1e-17
@@ -199,5 +210,11 @@ def plot_recovered_stencil(fields: xr.Dataset | None, models: Sequence[str], *,
     if not np.isfinite(learned).all():
         return placeholder_figure("Recovered stencil", f"the learned interior matrix of "
                                   f"{found[0]} (fem, N = {N}) is singular or not finite")
+    lead = max(operator.terms, key=lambda t: t.derivative)
+    r = operator.order // 2
+    ref = operator.reference_stencil(r)
     return plot_stencil(learned, generating_stencil(N, operator, mass),
-                        title=f"{found[0]} trained on fem ({mass} mass), N = {N}")
+                        title=f"{operator.name}, {found[0]} on fem ({mass}), N = {N}",
+                        reference=ref,
+                        reference_label=f"2nd-order stencil [{', '.join(f'{v:g}' for v in ref)}]",
+                        scale_label=f"/ ({lead.coefficient} N^{lead.derivative})")

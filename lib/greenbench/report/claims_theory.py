@@ -353,7 +353,7 @@ def other_pdes(ev: Evidence) -> Finding:
         return Finding(src, claim, f"{pde}: {blocks.measured}", NOT_MEASURABLE)
     text = f"{pde}, linear model: {blocks.measured}"
     cv, N = ev.crossval, ev.expected.finest
-    if cv is not None and "noise_in_span_mse" in cv:
+    if cv is not None and "noise_in_span_mse" in cv and "noise_out_of_span_mse" in cv:
         rows = []
         for m in ev.expected.operator_models:
             if m not in set(map(str, cv["model"].values)):

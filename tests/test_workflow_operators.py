@@ -34,9 +34,11 @@ def test_dry_run_of_two_operators_plans_both_and_one_report(repo_root, tmp_path)
     assert stats["generate_datasets"] == "2" and stats["train"] == "4", stats
     assert stats["evaluate_model"] == "4" and stats["crossval"] == "2", stats
     assert stats["report"] == "1", stats
+    # two noise levels: the noise-floor figure, drawn by the scorecard job (no job of its own)
+    assert stats["plot_scorecard"] == "2" and "plot_noise_floor" not in stats, stats
     for pde in PDES:
         for f in ("crossval.nc", "bounds.nc", "convergence.nc", "greens.nc",
-                  "figures/heatmap_linear.png"):
+                  "figures/heatmap_linear.png", "figures/noise_floor.png"):
             assert f"results/{pde}/{f}" in out, (pde, f)
         assert f"data/{pde}/sin2/N8.h5" in out
 

@@ -5,6 +5,9 @@
 OPERATOR_MODELS = STUDY.operator_models
 LINEAR_MODELS = STUDY.models_of_class("linear")
 FINEST = STUDY.finest
+# The noise-floor figure exists only with more than one noise level (shared by all operators);
+# rule plot_scorecard draws it (both read crossval.nc): no extra job, none at all with one level.
+NOISE_FIGURE = len(STUDY.noise) > 1
 
 
 # Every figure of the report of one operator's study, in report order.
@@ -12,6 +15,7 @@ def report_figures(s):
     return (
         [s.figure("scorecard"), s.figure("training")]
         + [s.figure(f"heatmap_{m}") for m in OPERATOR_MODELS]
+        + ([s.figure("noise_floor")] if NOISE_FIGURE else [])
         + [
             s.figure(name)
             for name in (
@@ -64,14 +68,28 @@ rule plot_heatmaps:
         "../../scripts/plot_heatmap.py"
 
 
+# The scorecard, and the noise floor (per model and level) when the study has several levels.
 rule plot_scorecard:
     input:
         crossval=rules.crossval.output[0],
     output:
-        report(
-            paths.figure(name="scorecard"),
-            caption="../report/scorecard.rst",
-            category="Scorecard",
+        [
+            report(
+                paths.figure(name="scorecard"),
+                caption="../report/scorecard.rst",
+                category="Scorecard",
+            )
+        ]
+        + (
+            [
+                report(
+                    paths.figure(name="noise_floor"),
+                    caption="../report/noise_floor.rst",
+                    category="Noise",
+                )
+            ]
+            if NOISE_FIGURE
+            else []
         ),
     log:
         "logs/{pde}/report/scorecard.log",
@@ -82,6 +100,7 @@ rule plot_scorecard:
         mem_mb=1000,
     params:
         models=OPERATOR_MODELS,
+        resolution=FINEST,
     script:
         "../../scripts/plot_scorecard.py"
 

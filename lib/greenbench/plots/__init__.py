@@ -14,6 +14,7 @@ from greenbench.plots.greens import (
     plot_stencil,
 )
 from greenbench.plots.heatmap import heatmap_cells, heatmap_limits, plot_heatmap
+from greenbench.plots.noise import formatted_noise_floor, noise_floor_frame, plot_noise_floor
 from greenbench.plots.quantity import plot_quantity
 from greenbench.plots.table import plot_scorecard, scorecard_frame
 from greenbench.plots.theory import plot_bounds, plot_convergence, plot_parameter_error
@@ -22,6 +23,6 @@ __all__ = [
     "DPI", "FLOOR", "generating_stencil", "heatmap_cells", "heatmap_limits",
     "inverse_middle_row", "placeholder_figure", "plot_bounds", "plot_convergence",
     "plot_greens_gallery", "plot_heatmap", "plot_parameter_error", "plot_quantity",
-    "plot_recovered_stencil",
+    "plot_recovered_stencil", "formatted_noise_floor", "noise_floor_frame", "plot_noise_floor",
     "plot_scorecard", "plot_stencil", "save_figure", "scorecard_frame", "sort_spaces",
 ]

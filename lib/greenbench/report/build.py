@@ -22,6 +22,7 @@ import yaml
 
 from greenbench.analysis import checks
 from greenbench.io import read_bytes, read_netcdf, write_text
+from greenbench.plots.noise import formatted_noise_floor, has_noise_axis, noise_floor_frame
 from greenbench.plots.table import annotate_scorecard, formatted_scorecard, scorecard_frame
 from greenbench.provenance import created_time, git_commit
 from greenbench.report.budget import HEADER as BUDGET_HEADER
@@ -31,6 +32,7 @@ from greenbench.report.expected import Expected
 from greenbench.report.findings import Evidence, Finding, all_findings
 from greenbench.report.html import FigureItem, RunInfo, SectionItem, render_html
 from greenbench.report.missing import Gap, find_gaps
+from greenbench.report.verdicts import SEPARATION
 
 RESULT_KEYS: tuple[str, ...] = (
     "crossval", "bounds", "convergence", "quantity", "measures", "greens", "greens_fields",
@@ -148,7 +150,8 @@ def build_report(out: str | os.PathLike, *, config: Mapping,
     page = render_html(title=f"{TITLE}: {', '.join(p['pde'] for p in parts)}",
                        question=QUESTION_SEVERAL if several else QUESTION, run=run,
                        sections=[SectionItem(p["pde"], p["scorecard"], p["findings"],
-                                             p["figures"], p["gaps"], p["budget"])
+                                             p["figures"], p["gaps"], p["budget"],
+                                             noise=p["noise"])
                                  for p in parts],
                        notes=notes, titled=several)
     write_text(out, page)
@@ -182,6 +185,15 @@ def _section(config: Mapping, pde: str, results: Mapping[str, str | os.PathLike 
             scorecard_frame(score_src, models=expected.operator_models),
             loaded.get("measures")))
 
+    # the noise floor per model and level (finest N), only with several noise levels: with
+    # one, the noise finding says so and there is nothing to tabulate
+    cv = loaded.get("crossval")
+    noise = None
+    if has_noise_axis(cv) and expected.finest in set(map(int, cv["resolution"].values)):
+        frame = noise_floor_frame(cv, resolution=expected.finest,
+                                  models=expected.operator_models)
+        noise = (expected.finest, *formatted_noise_floor(frame, separation=SEPARATION))
+
     items = []
     for path in figures:
         path = Path(path)
@@ -191,7 +203,7 @@ def _section(config: Mapping, pde: str, results: Mapping[str, str | os.PathLike 
             gaps.append(Gap("figure", path.name, "not drawn"))
         items.append(FigureItem(path.stem, title, caption, png))
 
-    return dict(pde=pde, expected=expected, scorecard=scorecard, findings=findings,
+    return dict(pde=pde, expected=expected, scorecard=scorecard, findings=findings, noise=noise,
                 figures=items, gaps=gaps, budget=(BUDGET_HEADER, budget) if budget else None,
                 budget_rows=budget, config_hash=config_hash,
                 inputs=[(names[k], _provenance_line(ds)) for k, ds in loaded.items()])

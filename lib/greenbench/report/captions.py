@@ -19,6 +19,7 @@ TITLES: dict[str, str] = {
     "scorecard": "Scorecard",
     "training": "Training loss per model",
     "heatmap": "Cross-validation heatmap",
+    "noise_floor": "Noise floor per model and level",
     "bounds": "Thm 3.2: predicted vs measured (linear model)",
     "convergence": "Thm 3.1: FD parameter error vs dx",
     "parameter_error": "White-box parameter error vs training order p",

@@ -54,7 +54,8 @@ class RunInfo:
 @dataclass(frozen=True)
 class SectionItem:
     """One operator's part of the page: scorecard (header, rows) or None, findings, figures,
-    gaps, budget table (header, rows) or None."""
+    gaps, budget table (header, rows) or None, noise-floor table (N, header, rows) or None
+    (only with several noise levels)."""
 
     pde: str
     scorecard: tuple[Sequence[str], Sequence[Sequence[str]]] | None
@@ -62,6 +63,7 @@ class SectionItem:
     figures: Sequence[FigureItem]
     gaps: Sequence[Gap]
     budget: tuple[Sequence[str], Sequence[Sequence[str]]] | None = None
+    noise: tuple[int, Sequence[str], Sequence[Sequence[str]]] | None = None
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -117,5 +119,6 @@ def render_html(*, title: str, question: str, run: RunInfo,
         sections=[dict(pde=sec.pde, id=f"{sec.pde}-" if titled else "",
                        scorecard=sec.scorecard, findings=sec.findings,
                        figures=[_figure(f) for f in sec.figures],
-                       gaps=[(g.kind, g.what, g.detail) for g in sec.gaps], budget=sec.budget)
+                       gaps=[(g.kind, g.what, g.detail) for g in sec.gaps], budget=sec.budget,
+                       noise=sec.noise)
                   for sec in sections])

@@ -207,3 +207,23 @@ def test_dim_refused_with_allowed_values():
 
     with pytest.raises(ValueError, match=r"linear: parameter dim must be one of \[1, 2\]"):
         Linear(N=4, dim=3)
+
+
+def test_noise_block_medians_without_models():
+    """A study without operator models (the 2D data-stage skeleton): the crossval block medians
+    are empty arrays over model, not a reshape error."""
+    import xarray as xr
+
+    from greenbench.analysis.stage import noise_block_medians
+
+    d6 = ("noise", "model", "train_space", "test_space", "resolution", "seed")
+    d5 = ("noise", "model", "train_space", "resolution", "seed")
+    cv = xr.Dataset(
+        dict(noise_mse=(d6, np.zeros((1, 0, 2, 2, 1, 1))),
+             noise_missing=(d5, np.zeros((1, 0, 2, 1, 1), dtype=bool)),
+             noise_diverged=(d5, np.zeros((1, 0, 2, 1, 1), dtype=bool)),
+             in_span=(("train_space", "test_space"), np.eye(2, dtype=bool))),
+        coords=dict(model=np.array([], dtype=str), train_space=["sin1x1", "sin2x1"],
+                    test_space=["sin1x1", "sin2x1"]))
+    out = noise_block_medians(cv)
+    assert out["noise_in_span_mse"].shape == (1, 0, 1)

@@ -106,6 +106,8 @@ COORDS: dict[str, Var] = {
     "x": Var(("x",), "float", _D, "interior node x on the unit interval"),
     "s": Var(("s",), "float", _D, "source point s (interior node) on the unit interval"),
     "source": Var(("source",), "float", _D, "node of the unit impulse on the unit interval"),
+    "y": Var(("y",), "float", _D, "interior node y on the unit interval (2D operators)"),
+    "point": Var(("point",), "int", _D, "index of a source point of the 2D Green's slices"),
     "quantity_model": Var(("quantity_model",), "str", None, "model of the data-quantity study"),
     "sample_size": Var(("sample_size",), "int", _D, "number of training samples"),
     "family": Var(("family",), "str", None, "function-space family (poly, cos, sin)"),
@@ -197,6 +199,14 @@ GREENS_FIELDS = {
     "G_hat": Var(("model", "train_space", "seed", "x", "s"), "float", _D,
                  "Green's function extracted from the model"),
     "G": Var(("x", "s"), "float", _D, "exact Green's function"),
+}
+GREENS_FIELDS_2D = {  # 2D operators: slices at a few source points (same path, by content)
+    "G_hat_slices": Var(("model", "train_space", "seed", "x", "y", "point"), "float", _D,
+                        "extracted 2D Green's function at a few source points"),
+    "G_slices": Var(("x", "y", "point"), "float", _D,
+                    "exact 2D Green's function at a few source points"),
+    "source_s": Var(("point",), "float", _D, "source point s (x coordinate, 2D operators)"),
+    "source_t": Var(("point",), "float", _D, "source point t (y coordinate, 2D operators)"),
 }
 BOUNDS = {
     "predicted_mse": Var(TTR, "float", _D, "Thm 3.2 expected test MSE of the linear model"),
@@ -419,8 +429,9 @@ KINDS: dict[str, FileKind] = {k.name: k for k in (
     FileKind("evaluate", "results/{pde}/evaluate/noise{noise}/{model}/N{res}.nc",
              r"(^|/)evaluate/noise[^/]+/[^/]+/N[0-9]+\.nc$",
              ("evaluate/noise{noise}/{model}/N{res}.nc (intermediate)",),
-             EVALUATE, _coords("model", "train_space", "test_space", "resolution", "seed", "x",
-                               "source"), ("impulse_amplitude", "n_test", "noise")),
+             EVALUATE, _coords("model", "train_space", "test_space", "resolution", "seed",
+                               optional=("x", "source")),  # 2D: flattened nodes, no values
+             ("impulse_amplitude", "n_test", "noise")),
     FileKind("crossval", "results/{pde}/crossval.nc", r"(^|/)crossval\.nc$", ("crossval.nc",),
              CROSSVAL, _coords("model", "train_space", "test_space", "resolution", "seed",
                                "metric", optional=("noise",)),
@@ -430,7 +441,12 @@ KINDS: dict[str, FileKind] = {k.name: k for k in (
              ("k", "fem_mass", "impulse_amplitude", "max_cond")),
     FileKind("greens_fields", "results/{pde}/greens/N{res}.nc", r"(^|/)greens/N[0-9]+\.nc$",
              ("greens/N{res}.nc",), GREENS_FIELDS,
-             _coords("model", "train_space", "seed", "x", "s"), ("N", "k", "impulse_amplitude")),
+             _coords("model", "train_space", "seed", "x", "s"), ("N", "k", "impulse_amplitude"),
+             family="greens_fields"),
+    FileKind("greens_fields_2d", "results/{pde}/greens/N{res}.nc", r"(^|/)greens/N[0-9]+\.nc$",
+             ("greens/N{res}.nc: 2D operators",), GREENS_FIELDS_2D,
+             _coords("model", "train_space", "seed", "x", "y", "point"),
+             ("N", "k", "impulse_amplitude"), family="greens_fields"),
     FileKind("bounds", "results/{pde}/bounds.nc", r"(^|/)bounds\.nc$", ("bounds.nc",), BOUNDS,
              _coords("train_space", "test_space", "resolution", "seed", optional=("noise",)),
              ("k", "linear_model", "n_test", "rank_tol", "init", "fem_mass")),
@@ -470,10 +486,13 @@ def resolve_kind(kind: str, ds) -> FileKind:
     """The :class:`FileKind` of ``kind`` (a name of :data:`FAMILIES` or :data:`KINDS`) for
     ``ds``: a training ``metrics`` file is ``metrics_fd`` with a ``q`` dimension,
     ``metrics_pinn`` with ``k_hat``, ``metrics_quantity`` with a ``sample_size`` dimension
-    (the data-quantity study's training), else ``metrics`` (operator models)."""
+    (the data-quantity study's training), else ``metrics`` (operator models); a
+    ``greens_fields`` file is ``greens_fields_2d`` with ``G_hat_slices`` (2D operators)."""
     if kind == "metrics":
         kind = ("metrics_fd" if "q" in ds.dims else "metrics_pinn" if "k_hat" in ds
                 else "metrics_quantity" if "sample_size" in ds.dims else kind)
+    if kind == "greens_fields" and "G_hat_slices" in ds:  # a 2D operator's slices
+        kind = "greens_fields_2d"
     if kind not in KINDS:
         raise ValueError(f"unknown results kind {kind!r}; known: {', '.join(FAMILIES)} "
                          f"(add a FileKind to KINDS in {CONTRACT_FILE})")

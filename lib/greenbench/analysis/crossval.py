@@ -64,8 +64,10 @@ class TestBank:
         return self.f.shape[1] - 1
 
     def mean_square(self) -> np.ndarray:
-        """Per space, the mean over samples of ``mean_i u_i^2`` (the scale of an MSE)."""
-        return segment_mean(np.mean(self.u**2, axis=1), self.offsets)
+        """Per space, the mean over samples of ``mean_i u_i^2`` (the scale of an MSE; over all
+        nodes of a 2D grid)."""
+        u = self.u.reshape(self.u.shape[0], -1)
+        return segment_mean(np.mean(u**2, axis=1), self.offsets)
 
 
 def segment_mean(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:

@@ -132,8 +132,9 @@ def inverse_and_stencil(W_int: np.ndarray, operator: Operator, halfwidth: int = 
         LAPACK's estimators do; ``inf`` if singular or non-finite).
     """
     W_int = np.asarray(W_int, dtype=np.float64)
+    dim = operator.dim
     n = W_int.shape[0]
-    N = n + 1
+    N = int(round(n ** (1.0 / dim))) + 1
     stencil = np.full(2 * halfwidth + 1, np.nan)
     if not np.all(np.isfinite(W_int)):
         return None, stencil, float("inf")
@@ -145,11 +146,25 @@ def inverse_and_stencil(W_int: np.ndarray, operator: Operator, halfwidth: int = 
         cond = float(np.linalg.norm(W_int, 1) * np.linalg.norm(inv, 1))
     if not np.isfinite(cond) or cond > max_cond:
         return None, stencil, cond if np.isfinite(cond) else float("inf")
-    return inv, middle_row_stencil(inv, halfwidth) / operator.stencil_scale(N), cond
+    return inv, middle_row_stencil(inv, halfwidth, dim) / operator.stencil_scale(N), cond
 
 
-def middle_row_stencil(L: np.ndarray, halfwidth: int) -> np.ndarray:
-    """Entries ``L[m, m-h..m+h]`` of the middle row ``m = (n-1)//2``, zero-padded: ``(2h+1,)``."""
+def middle_row_stencil(L: np.ndarray, halfwidth: int, dim: int = 1) -> np.ndarray:
+    """Entries ``L[m, m-h..m+h]`` of the middle row ``m = (n-1)//2``, zero-padded: ``(2h+1,)``.
+
+    ``dim > 1`` (``L`` over flattened interior nodes, ``n = (N-1)^dim``): the row of the centre
+    node ``(c, ..., c)``, ``c = (N-2)//2``, read along the first axis through the centre
+    (offsets ``[d, 0, ...]``; the 5-point stencil gives ``[-1, 4, -1]``, cf.
+    :func:`axis_slice` of ``Operator.reference_stencil``)."""
+    if dim > 1:
+        n1 = int(round(L.shape[0] ** (1.0 / dim)))
+        c = (n1 - 1) // 2
+        row = np.asarray(L)[np.ravel_multi_index((c,) * dim, (n1,) * dim)].reshape((n1,) * dim)
+        out = np.zeros(2 * halfwidth + 1)
+        for o in range(-halfwidth, halfwidth + 1):
+            if 0 <= c + o < n1:
+                out[o + halfwidth] = row[(c + o,) + (c,) * (dim - 1)]
+        return out
     n = L.shape[0]
     m = (n - 1) // 2
     out = np.zeros(2 * halfwidth + 1)
@@ -159,12 +174,41 @@ def middle_row_stencil(L: np.ndarray, halfwidth: int) -> np.ndarray:
     return out
 
 
+def axis_slice(stencil: np.ndarray) -> np.ndarray:
+    """A stencil over ``dim`` offset axes (``Operator.reference_stencil`` in 2D: ``(2h+1,
+    2h+1)``) read along its first axis through the centre: ``(2h+1,)``; a 1D stencil as is."""
+    stencil = np.asarray(stencil)
+    h = stencil.shape[0] // 2
+    return stencil[(slice(None),) + (h,) * (stencil.ndim - 1)]
+
+
+def interior_columns(N: int, dim: int = 1):
+    """Columns of the interior nodes in a matrix over all (flattened) nodes:
+    ``slice(1, N)`` in 1D, the flattened interior indices (C order) otherwise."""
+    if dim == 1:
+        return slice(1, N)
+    return np.arange((N + 1) ** dim).reshape((N + 1,) * dim)[(slice(1, N),) * dim].ravel()
+
+
+GALLERY_SOURCES: tuple[tuple[float, ...], ...] = ((0.25, 0.25), (0.5, 0.5), (0.25, 0.75))
+"""Source points ``(s, t)`` whose 2D Green's function slices ``greens/N{res}.nc`` keeps (the
+nearest interior nodes)."""
+
+
+def gallery_sources(N: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(index, nodes)``: flattened interior indices of :data:`GALLERY_SOURCES` at ``N`` and
+    their node indices ``(n_src, dim)`` (1..N-1)."""
+    nodes = np.clip(np.rint(np.asarray(GALLERY_SOURCES)[:, :dim] * N).astype(int), 1, N - 1)
+    index = np.ravel_multi_index(tuple((nodes - 1).T), (N - 1,) * dim)
+    return index, nodes
+
+
 def reference_interior_operator(N: int, operator: Operator,
                                 mass: str = "consistent") -> np.ndarray:
     """Interior columns of the operator's fem data operator (poisson1d: ``A = K^{-1} M``):
     ``(N-1, N-1)``. For poisson1d with lumped mass it is ``(k T)^{-1} = dx G`` exactly; with
     consistent mass ``K^{-1} M_int``."""
-    return operator.fem_operator(N, mass)[:, 1:-1]
+    return operator.fem_operator(N, mass)[:, interior_columns(N, operator.dim)]
 
 
 def stencil_measures(stencil: np.ndarray, reference: np.ndarray, radius: int = 1

@@ -38,6 +38,7 @@ from greenbench.analysis.checks import (
 from greenbench.analysis.config import AnalysisConfig
 from greenbench.analysis.crossval import Predictor, TestBank, crossval_part
 from greenbench.analysis.scorecard import scorecard
+from greenbench.models.layers import grid_points
 from greenbench.provenance import provenance
 
 log = logging.getLogger(__name__)
@@ -125,15 +126,17 @@ def evaluate_model(model: str, N: int, metrics_path: PathLike,
     bank = load_test_bank(dataset_paths, cfg, N)
     checksums = {s: io.dataset_checksum(dataset_paths[s]) for s in cfg.spaces}
     check_metrics_data(metrics, metrics_path, checksums, dataset_paths)
-    x = cfg.operator.grid(N)
+    op = cfg.operator
+    x = op.grid(N)
+    x_model = grid_points(x, op.dim)  # what the model receives: (N+1,), 2D (N+1, N+1, 2)
     predictors: dict[tuple[str, int], Predictor | None] = {}
     for space in cfg.spaces:
         for seed in cfg.seeds:
             path = paths.member_beside(metrics_path, space, seed)
             if path.exists():
                 predictors[(space, seed)] = _module_predictor(
-                    path, x, entry, model, N, checksums[space], dataset_paths[space], cfg.device,
-                    noise)
+                    path, x_model, entry, model, N, checksums[space], dataset_paths[space],
+                    cfg.device, noise)
             else:
                 log.warning("%s: no trained member %s; marked missing", model, path)
                 predictors[(space, seed)] = None
@@ -142,17 +145,19 @@ def evaluate_model(model: str, N: int, metrics_path: PathLike,
     diverged = metrics["diverged"].sel(order).transpose("train_space", "seed").values
     part = crossval_part(model, str(metrics.attrs.get("class", model)), N, cfg.spaces,
                          cfg.seeds, bank, predictors, train_mse, diverged)
-    R = np.full((len(cfg.spaces), len(cfg.seeds), N - 1, N + 1), np.nan)
+    R = np.full((len(cfg.spaces), len(cfg.seeds), (N - 1) ** op.dim, (N + 1) ** op.dim),
+                np.nan)
     for a, space in enumerate(cfg.spaces):
         for b, seed in enumerate(cfg.seeds):
             pred = predictors[(space, seed)]
             if pred is not None:
                 with np.errstate(all="ignore"):
-                    R[a, b] = gr.response_matrix(pred, N, cfg.impulse_amplitude)
+                    R[a, b] = gr.response_matrix(pred, N, cfg.impulse_amplitude, operator=op)
     part["response"] = (("model", "train_space", "resolution", "seed", "x", "source"),
                         R[None, :, None])
     part["u_mean_square"] = (("test_space", "resolution"), bank.mean_square()[:, None])
-    part = part.assign_coords(x=x[1:-1], source=x)
+    if op.dim == 1:  # 2D: x, source index the flattened nodes (C order), no coordinate values
+        part = part.assign_coords(x=x[1:-1], source=x)
     part.attrs.update(provenance(cfg.step_hash), pde=cfg.pde, data_hash=cfg.data_hash,
                       impulse_amplitude=float(cfg.impulse_amplitude), n_test=int(bank.f.shape[0]),
                       noise=float(noise))
@@ -251,7 +256,8 @@ def crossval_dataset(part_paths: Sequence[PathLike], cfg: AnalysisConfig) -> xr.
              noise_train_mse=(("noise",) + d4, over_noise("train_mse")),
              noise_diverged=(("noise",) + d4, over_noise("diverged")),
              noise_missing=(("noise",) + d4, over_noise("missing"))),
-        coords=dict(model=models, train_space=sp, test_space=sp, resolution=res, seed=seeds,
+        coords=dict(model=np.array(models, dtype=str), train_space=sp, test_space=sp,
+                    resolution=res, seed=seeds,
                     noise=np.asarray(levels, dtype=np.float64)))
     cv = cv.merge(scorecard(cv, cfg.scorecard_factor, cfg.scorecard_floor))
     cv = cv.merge(noise_block_medians(cv))
@@ -277,7 +283,8 @@ def noise_block_medians(cv: xr.Dataset) -> xr.Dataset:
     usable = np.isfinite(mse) & ~bad
     out = {}
     for name, mask in (("noise_in_span_mse", inside), ("noise_out_of_span_mse", ~inside)):
-        vals = np.where(usable & mask, mse, np.nan).reshape(mse.shape[:3] + (-1,))
+        cells = int(np.prod(mse.shape[3:]))  # explicit: a study without models has size 0
+        vals = np.where(usable & mask, mse, np.nan).reshape(mse.shape[:3] + (cells,))
         med = np.full(mse.shape[:3], np.nan)
         have = np.isfinite(vals).any(axis=-1)
         med[have] = np.nanmedian(vals[have], axis=-1)
@@ -294,6 +301,7 @@ def greens_datasets(part_paths: Sequence[PathLike], cfg: AnalysisConfig
         check_part(part, p, cfg)
         check_noise(part, p, cfg.noise_min)
     models = list(dict.fromkeys(str(m) for _, part in parts for m in part["model"].values))
+    names = np.array(models, dtype=str)  # str even when there are no models
     res, sp, seeds = list(cfg.resolutions), list(cfg.spaces), list(cfg.seeds)
     h = cfg.stencil_halfwidth
     shape = (len(models), len(sp), len(res), len(seeds))
@@ -302,11 +310,20 @@ def greens_datasets(part_paths: Sequence[PathLike], cfg: AnalysisConfig
     ref_stencil = np.full((len(res), 2 * h + 1), np.nan)
     fields = {}
     op = cfg.operator
+    dim = op.dim
     for r, N in enumerate(res):
         G = op.greens_matrix(N)
         A_int = gr.reference_interior_operator(N, op, cfg.fem_mass)
         A_inv, ref_stencil[r], _ = gr.inverse_and_stencil(A_int, op, h, max_cond=np.inf)
-        G_hat = np.full((len(models), len(sp), len(seeds), N - 1, N - 1), np.nan)
+        cols = gr.interior_columns(N, dim)
+        # 1D: the whole G_hat (x, s); 2D: slices G_hat(x, y; s_j, t_j) at the gallery's sources
+        src, src_nodes = gr.gallery_sources(N, dim)
+
+        def field(g: np.ndarray, src=src, N=N) -> np.ndarray:
+            return g if dim == 1 else g[..., src].reshape(g.shape[:-2] + (N - 1,) * dim
+                                                          + (len(src),))
+
+        G_hat = np.full((len(models), len(sp), len(seeds)) + field(G).shape, np.nan)
         for _, part in parts:
             if N not in part["resolution"].values:
                 continue
@@ -314,25 +331,37 @@ def greens_datasets(part_paths: Sequence[PathLike], cfg: AnalysisConfig
                 i = models.index(str(m))
                 R = part["response"].sel(model=m, resolution=N).sel(
                     train_space=sp, seed=seeds).transpose("train_space", "seed", "x", "source")
-                G_hat[i] = R.values[..., 1:-1] * N
                 for a in range(len(sp)):
                     for b in range(len(seeds)):
-                        W_int = R.values[a, b, :, 1:-1]
-                        err[i, a, r, b] = gr.greens_rel_error(G_hat[i, a, b], N, op)
+                        W_int = R.values[a, b][:, cols]
+                        G_ab = W_int * N**dim
+                        G_hat[i, a, b] = field(G_ab)
+                        err[i, a, r, b] = gr.greens_rel_error(G_ab, N, op)
                         inv, stencil[i, a, r, b], cond[i, a, r, b] = gr.inverse_and_stencil(
                             W_int, op, h, max_cond=1.0 / cfg.rank_tol)
                         if inv is not None:
                             inv_err[i, a, r, b] = np.linalg.norm(inv - A_inv) / np.linalg.norm(
                                 A_inv)
         xi = op.grid(N)[1:-1]
+        if dim == 1:
+            variables = dict(G_hat=(("model", "train_space", "seed", "x", "s"), G_hat),
+                             G=(("x", "s"), G))
+            coords = dict(model=names, train_space=sp, seed=seeds, x=xi, s=xi)
+        else:  # slices at the gallery's source points (docs/results_format.md)
+            variables = dict(
+                G_hat_slices=(("model", "train_space", "seed", "x", "y", "point"), G_hat),
+                G_slices=(("x", "y", "point"), field(G)),
+                source_s=(("point",), op.grid(N)[src_nodes[:, 0]]),
+                source_t=(("point",), op.grid(N)[src_nodes[:, 1]]))
+            coords = dict(model=names, train_space=sp, seed=seeds, x=xi, y=xi,
+                          point=np.arange(len(src)))
         fields[N] = xr.Dataset(
-            dict(G_hat=(("model", "train_space", "seed", "x", "s"), G_hat), G=(("x", "s"), G)),
-            coords=dict(model=models, train_space=sp, seed=seeds, x=xi, s=xi),
+            variables, coords=coords,
             attrs={**provenance(cfg.config_hash), "pde": cfg.pde, "N": int(N),
                    "data_hash": cfg.data_hash,
                    "k": float(cfg.k), **cfg.coefficients,
                    "impulse_amplitude": float(cfg.impulse_amplitude)})
-    fd3 = op.reference_stencil(h)
+    fd3 = gr.axis_slice(op.reference_stencil(h))
     d4 = ("model", "train_space", "resolution", "seed")
     deviation, tail = gr.stencil_measures(stencil, ref_stencil[None, None, :, None, :],
                                           radius=op.order // 2)
@@ -342,7 +371,7 @@ def greens_datasets(part_paths: Sequence[PathLike], cfg: AnalysisConfig
              stencil_deviation=(d4, deviation), stencil_tail=(d4, tail),
              stencil_reference=(("resolution", "offset"), ref_stencil),
              fd_stencil_reference=(("offset",), fd3)),
-        coords=dict(model=models, train_space=sp, resolution=res, seed=seeds,
+        coords=dict(model=names, train_space=sp, resolution=res, seed=seeds,
                     offset=np.arange(-h, h + 1)),
         attrs={**provenance(cfg.config_hash), "pde": cfg.pde, "k": float(cfg.k),
                **cfg.coefficients, "data_hash": cfg.data_hash, "fem_mass": cfg.fem_mass,

@@ -162,7 +162,9 @@ def training_dataset(metrics: Mapping[tuple[str, int], xr.Dataset], spaces: Sequ
              loss_curve=(d4 + ("curve_step",), curves),
              exact_fit=(("model",), exact),
              model_class=(("model",), np.array(classes, dtype=object))),
-        coords=dict(model=models, train_space=sp, resolution=res, seed=sd, curve_step=grid),
+        # model as str even when empty (a study without operator models)
+        coords=dict(model=np.array(models, dtype=str), train_space=sp, resolution=res, seed=sd,
+                    curve_step=grid),
         attrs=dict(converge_tail=float(tail), converge_rel_tol=float(rel_tol),
                    converge_floor=float(floor)))
 

@@ -65,11 +65,14 @@ def placeholder_figure(title: str, reason: str, width: float = 6.0, height: floa
 
 def sort_spaces(names: Sequence[str]) -> list[str]:
     """Order space names canonically: families poly, cos, sin, fem; increasing ``p`` within.
+    2D tensor products ``{family}{px}x{py}`` in lexicographic ``(px, py)`` order within a family,
+    so the componentwise nesting shows as blocks (the in-span mask is ``kron(L, L)``, the
+    Sierpinski-like pattern).
 
     Raises ``ValueError`` naming an unknown space."""
-    def key(name: str) -> tuple[int, int]:
+    def key(name: str) -> tuple[int, ...]:
         sp = parse_space(str(name))
-        return FAMILY_ORDER.index(sp.family), sp.p or 0
+        return FAMILY_ORDER.index(sp.family), *(sp.orders or (0,))
 
     return sorted((str(n) for n in names), key=key)
 

@@ -52,6 +52,8 @@ def plot_greens_gallery(fields: xr.Dataset, greens: xr.Dataset | None = None, *,
     All panels share one diverging colour scale, symmetric about 0 with limit ``max |G|``, so
     noise (either sign) and the positive tent of ``G`` read apart.
     """
+    if "G_hat_slices" in fields:  # 2D: slices at a few source points
+        return _gallery_slices(fields, greens, spaces=spaces, models=models, seed=seed)
     present = set(map(str, fields["model"].values)) if "model" in fields.coords else set()
     models = sorted(present) if models is None else list(models)
     have = set(map(str, fields["train_space"].values)) if "train_space" in fields.coords else set()
@@ -183,6 +185,79 @@ def plot_stencil(learned: np.ndarray, generating: np.ndarray, *, half_width: int
     return fig
 
 
+GALLERY_SPACES_2D: tuple[str, ...] = ("sin3x3", "fem", "poly3x3")
+"""Training spaces the 2D gallery shows (those present; at most two)."""
+
+
+def _gallery_slices(fields: xr.Dataset, greens: xr.Dataset | None, *, spaces: Sequence[str],
+                    models: Sequence[str] | None, seed: int | None) -> Figure:
+    """2D gallery: for each source point ``(s_j, t_j)`` of ``fields`` (``greens/N{res}.nc`` in
+    2D: ``G_hat_slices (model, train_space, seed, x, y, point)``, ``G_slices (x, y, point)``,
+    ``source_s``, ``source_t`` (point)), the exact
+    ``G(x, y; s_j, t_j)`` beside the extracted slices of each model (rows) for up to two
+    training spaces."""
+    present = set(map(str, fields["model"].values)) if "model" in fields.coords else set()
+    models = sorted(present) if models is None else list(models)
+    have = set(map(str, fields["train_space"].values)) if "train_space" in fields.coords else set()
+    if tuple(spaces) == GALLERY_SPACES:  # the 1D default: the 2D one instead
+        spaces = GALLERY_SPACES_2D
+    wanted = [s for s in spaces if s in have]
+    cols = wanted[:2]
+    if not models or not cols or "G_slices" not in fields:
+        return placeholder_figure("Green's function gallery",
+                                  f"no extracted Green's functions for {', '.join(spaces)}")
+    N = int(fields.attrs.get("N", fields.sizes["x"] + 1))
+    G = fields["G_slices"].transpose("x", "y", "point").values
+    gmax = float(np.abs(G).max())
+    norm = Normalize(vmin=-gmax, vmax=gmax)
+    seed = int(fields["seed"].values[0]) if seed is None else int(seed)
+    n_src = fields.sizes["point"]
+    src_s = fields["source_s"].values if "source_s" in fields else [np.nan] * n_src
+    src_t = fields["source_t"].values if "source_t" in fields else [np.nan] * n_src
+    per = 1 + len(cols)
+    fig = new_figure(1.55 * per * n_src + 0.9, 1.6 * len(models) + 0.8)
+    axes = fig.subplots(len(models), per * n_src, squeeze=False)
+    extent = (0.0, 1.0, 1.0, 0.0)
+    image = None
+    for i, model in enumerate(models):
+        for j in range(n_src):
+            ax = axes[i, per * j]
+            image = ax.imshow(G[:, :, j], cmap="RdBu_r", norm=norm, extent=extent)
+            if i == 0:
+                ax.set_title(f"exact G(., .; {src_s[j]:.2f}, {src_t[j]:.2f})", fontsize=7)
+            if j == 0:
+                ax.set_ylabel(model, fontsize=9, weight="bold")
+            for c, space in enumerate(cols, start=1):
+                ax = axes[i, per * j + c]
+                if model not in present:
+                    ax.set_axis_off()
+                    ax.text(0.5, 0.5, "missing", ha="center", va="center", color="0.4",
+                            transform=ax.transAxes)
+                    continue
+                g = fields["G_hat_slices"].sel(model=model, train_space=space,
+                                               seed=seed).transpose("x", "y", "point").values[
+                    :, :, j]
+                ax.imshow(g, cmap="RdBu_r", norm=norm, extent=extent)
+                title = f"G_hat, {space}"
+                if greens is not None and "greens_rel_error" in greens and j == 0:
+                    try:
+                        err = float(greens["greens_rel_error"].sel(
+                            model=model, train_space=space, resolution=N, seed=seed))
+                        title += f"\nrel. error {err:.1e}"
+                    except KeyError:
+                        pass
+                ax.set_title(title, fontsize=6)
+        for ax in axes[i]:
+            ax.set_xticks([0, 1])
+            ax.set_yticks([0, 1])
+            ax.tick_params(labelsize=5)
+    if image is not None:
+        fig.colorbar(image, ax=axes, shrink=0.6, label="G(x, y; s, t)")
+    fig.suptitle(f"Green's function slices at N = {N} for {n_src} source points (rows: models; "
+                 f"x down, y across; rel. error over the whole G; seed {seed})", fontsize=9)
+    return fig
+
+
 def plot_recovered_stencil(fields: xr.Dataset | None, models: Sequence[str], *,
                            operator: Operator | None = None, mass: str = "consistent",
                            seed: int | None = None) -> Figure:
@@ -194,6 +269,10 @@ def plot_recovered_stencil(fields: xr.Dataset | None, models: Sequence[str], *,
     have = (set(map(str, fields["model"].values))
             if fields is not None and "model" in fields.coords else set())
     found = [m for m in models if m in have]
+    if fields is not None and "G_hat_slices" in fields:
+        return placeholder_figure("Recovered stencil", "the 2D fields keep Green's function "
+                                  "slices only; the learned stencil (along x through the "
+                                  "centre) is in greens.nc (stencil, stencil_deviation)")
     if (not found or "G_hat" not in fields
             or "fem" not in set(map(str, fields["train_space"].values))):
         why = ("no linear model in the study" if not models else

@@ -200,27 +200,36 @@ def _draw_panel(fig: Figure, ax, cells: HeatmapCells, limits: tuple[float, float
         ax.axhline(start - 0.5, color="white", linewidth=1.5)
         ax.axvline(start - 0.5, color="white", linewidth=1.5)
     ticks = np.arange(n)
-    labels = [str(parse_space(s).p or s) for s in cells.train_spaces]
-    ax.set_xticks(ticks, labels, fontsize=6)
+    labels = [_label(s) for s in cells.train_spaces]
+    long = max(map(len, labels), default=0) > 3  # 2D names: vertical, family labels further out
+    ax.set_xticks(ticks, labels, fontsize=5 if long else 6, rotation=90 if long else 0)
     ax.set_yticks(ticks, [f"{lab}*" if d else lab for lab, d in
-                          zip(labels, cells.n_diverged, strict=True)], fontsize=6)
+                          zip(labels, cells.n_diverged, strict=True)], fontsize=5 if long else 6)
     ax.tick_params(length=0, pad=1)
     for fam, start, stop in groups:
         centre = (start + stop - 1) / 2
         if fam != "fem":   # x in data, y in axes units (and vice versa): size-independent
             ax.text(centre, 1.01, fam, ha="center", va="bottom", fontsize=8, weight="bold",
                     transform=ax.get_xaxis_transform())
-            ax.text(-0.05, centre, fam, ha="right", va="center", fontsize=8, weight="bold",
+            ax.text(-0.16 if long else -0.05, centre, fam, ha="right", va="center", fontsize=8,
+                    weight="bold",
                     rotation=90, transform=ax.get_yaxis_transform())
     ax.set_xlabel("test space")
     if ylabel:
-        ax.set_ylabel("training space", labelpad=22)
+        ax.set_ylabel("training space", labelpad=44 if long else 22)
     ax.set_xlim(-0.5, n - 0.5)
     ax.set_ylim(n - 0.5, -0.5)
     ax.set_title(title, fontsize=10, pad=16)
     cbar = fig.colorbar(image, ax=ax, shrink=0.7, extend="both")
     cbar.set_label(cbar_label, fontsize=8)
     cbar.ax.tick_params(labelsize=8)
+
+
+def _label(name: str) -> str:
+    """Tick label of a space: its order ``p`` in 1D (the family is written beside the block),
+    the full name in 2D (``sin2x3``: both orders)."""
+    sp = parse_space(name)
+    return sp.name if sp.dim > 1 and sp.p is not None else str(sp.p or name)
 
 
 def plot_heatmap(crossval: xr.Dataset, model: str, *, resolution: int | None = None,

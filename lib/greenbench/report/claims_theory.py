@@ -320,7 +320,8 @@ def fem_stencil(ev: Evidence) -> Finding:
     r = op.order // 2       # the radius of the operator's 2nd-order stencil (3 or 5 points)
     offsets = [o for o in range(-r, r + 1) if "stencil" in one and o in one["offset"].values]
     centre = one["stencil"].sel(offset=offsets).values if offsets else np.full(1, np.nan)
-    ref = op.reference_stencil(r)
+    ref = np.asarray(op.reference_stencil(r))  # 2D: the slice along x, as greens.nc's
+    ref = ref[(slice(None),) + (r,) * (ref.ndim - 1)]
     text = (f"{op.name}, {model} at N={N}: inverse of the learned operator vs the inverse of "
             f"the generating operator (the exact fem solution operator): relative max "
             f"deviation {dev:.1e}; centre (offsets -{r}..{r}, units of "

@@ -227,3 +227,38 @@ def test_noise_block_medians_without_models():
                     test_space=["sin1x1", "sin2x1"]))
     out = noise_block_medians(cv)
     assert out["noise_in_span_mse"].shape == (1, 0, 1)
+
+
+def test_heatmap_order_and_labels_show_the_product_structure():
+    """2D spaces sort by (px, py) within a family (so the in-span mask is kron(L, L), the
+    Sierpinski-like pattern) and are labelled by name; 1D order and labels unchanged."""
+    from greenbench.plots._common import sort_spaces
+    from greenbench.plots.heatmap import _label
+
+    names = ["sin2x1", "fem", "sin1x2", "poly1x1", "sin1x1", "sin2x2"]
+    order = sort_spaces(names)
+    assert order == ["poly1x1", "sin1x1", "sin1x2", "sin2x1", "sin2x2", "fem"]
+    sins = order[1:5]
+    mask = relation_masks(sins, sins, dim=2)["in_span"]
+    L = np.tril(np.ones((2, 2), dtype=bool))
+    assert np.array_equal(mask, np.kron(L, L))
+    assert [_label(s) for s in ("sin2x3", "sin2", "fem")] == ["sin2x3", "2", "fem"]
+    assert sort_spaces(["sin2", "poly3", "fem", "sin1"]) == ["poly3", "sin1", "sin2", "fem"]
+
+
+def test_stencil_read_off_in_2d():
+    """The 2D read-off (centre node's row of the inverse, along x through the centre) of the
+    exact 5-point solution operator gives [-1, 4, -1] in units of k N^2, as the x-slice of the
+    operator's reference stencil; the gallery's source points are interior nodes."""
+    from greenbench.analysis.greens import axis_slice, gallery_sources, inverse_and_stencil
+
+    n = N = 8
+    T = 2 * np.eye(n - 1) - np.eye(n - 1, k=1) - np.eye(n - 1, k=-1)
+    L = (np.kron(T, np.eye(n - 1)) + np.kron(np.eye(n - 1), T)) * N**2  # -Lap, k = 1
+    W_int = np.linalg.inv(L)  # the interior solution operator u_int = W_int f_int
+    _, stencil, _ = inverse_and_stencil(W_int, OP, halfwidth=2)
+    assert np.allclose(stencil, [0, -1, 4, -1, 0], atol=1e-10)
+    assert np.array_equal(axis_slice(OP.reference_stencil(2)), [0, -1, 4, -1, 0])
+    index, nodes = gallery_sources(N, 2)
+    assert nodes.tolist() == [[2, 2], [4, 4], [2, 6]]
+    assert index.tolist() == [(2 - 1) * 7 + 1, 3 * 7 + 3, 1 * 7 + 5]

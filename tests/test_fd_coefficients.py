@@ -47,3 +47,18 @@ def test_every_coefficients_bias_is_the_leading_term_and_converges_at_rate_q(nam
     np.testing.assert_allclose(out["fd_coef_predicted_rate"][1][:, :, 0], rate[:, :, 0],
                                atol=1e-9)
     assert out["fd_coef_rel_error"][1].shape == (nc, len(qs), len(spaces), len(resolutions), 1)
+
+
+def test_coefficients_not_identifiable_from_an_eigenfunction_space_are_nan():
+    """sin1 for screened Poisson: -u'' = pi^2 u, so k and c cannot be told apart (the Gram
+    matrix of the features is singular): the bias and the least-squares weights are nan, not
+    an error; sin2 (two eigenvalues) is identifiable."""
+    from greenbench import theory
+
+    op = get_operator("screened_poisson1d")
+    for space, finite in (("sin1", False), ("sin2", True)):
+        ds = generate(DataSpec(pde="screened_poisson1d", space=space, N=16, n_samples=40))
+        F, u = ds.split("train")
+        bias = op.fd_bias(space, ds.coefficients[ds.train_index], 16, 2)
+        w = theory.fd_lstsq_weights(op, F, u, 2)
+        assert np.isfinite(bias).all() == finite and np.isfinite(w).all() == finite, space

@@ -259,7 +259,12 @@ def fd_lstsq_weights(operator: Operator, f: np.ndarray, u: np.ndarray, q: int) -
     fi = fi.reshape(-1)
     if D.shape[0] == 1:
         return np.array([np.sum(fi * D[0]) / np.sum(D[0] * D[0])])
-    return np.linalg.solve(D @ D.T, D @ fi)
+    from greenbench.operators.base import GRAM_COND_MAX
+
+    gram = D @ D.T
+    if not np.linalg.cond(gram) < GRAM_COND_MAX:   # coefficients not identifiable (sin1 ...)
+        return np.full(D.shape[0], np.nan)
+    return np.linalg.solve(gram, D @ fi)
 
 
 def fd_lstsq_weight(f: np.ndarray, u: np.ndarray, q: int, N: int, operator: Operator) -> float:

@@ -30,6 +30,13 @@ from greenbench.spaces import Space, basis_matrix, parse_space
 __all__ = ["Term", "Operator"]
 
 
+GRAM_COND_MAX = 1e10
+"""Largest condition number of the Gram matrix of several coefficients' features for which the
+coefficients count as identifiable from a space (``fd_bias``, ``theory.fd_lstsq_weights``);
+above it (e.g. an eigenfunction space such as sin1, where ``-u''`` and ``u`` are proportional)
+the least-squares coefficients are ``nan``."""
+
+
 @dataclass(frozen=True)
 class Term:
     """One term ``sign * coef[coefficient] * d^derivative u / dx^derivative`` of an operator.
@@ -340,7 +347,12 @@ class Operator:
             R[j] += t.sign * mu * (c @ self.solution_derivatives(space, x, t.derivative + q).T)
         w = self.coefficient_vector
         Ef, Rf = E.reshape(n_c, -1), R.reshape(n_c, -1)
-        delta = -(1.0 / N) ** q * np.linalg.solve(Ef @ Ef.T, Ef @ (Rf.T @ w))
+        gram = Ef @ Ef.T
+        if n_c > 1 and not np.linalg.cond(gram) < GRAM_COND_MAX:
+            # the coefficients are not identifiable from this space (e.g. sin1 for screened
+            # Poisson: -u'' and u are proportional on an eigenfunction): no bias to predict
+            return np.full(n_c, np.nan)
+        delta = -(1.0 / N) ** q * np.linalg.solve(gram, Ef @ (Rf.T @ w))
         return delta / w
 
     # ------------------------------------------------------------------ physics residual

@@ -262,3 +262,12 @@ def test_stencil_read_off_in_2d():
     index, nodes = gallery_sources(N, 2)
     assert nodes.tolist() == [[2, 2], [4, 4], [2, 6]]
     assert index.tolist() == [(2 - 1) * 7 + 1, 3 * 7 + 3, 1 * 7 + 5]
+
+
+def test_training_nc_without_models_has_a_str_model_coordinate():
+    """training.nc of a study without operator models: the (empty) model coordinate is str, as
+    the results contract says (it was float64)."""
+    from greenbench.analysis.training import training_dataset
+
+    ds = training_dataset({}, ["sin1x1", "fem"], [8], [0], tail=0.1, rel_tol=1e-3)
+    assert ds["model"].size == 0 and ds["model"].dtype.kind == "U"

@@ -254,6 +254,45 @@ def test_linear_block_verdict_follows_the_cells():
     assert linear_blocks(judged(ex, cv)).verdict == "not reproduced"
 
 
+def test_linear_verdicts_do_not_depend_on_the_scale_of_u():
+    """A biharmonic-like result (u ~ f/(k (p pi)^4): every MSE and the test spaces' mean square
+    of u 1e-8 times Poisson's) gets the same linear-model verdicts and counts: the thresholds
+    are relative to u_mean_square. Scaling the MSEs alone (u unchanged) does change them."""
+    from greenbench.analysis.measures import measures_dataset
+    from greenbench.report.claims_operators import linear_cross_family
+    from greenbench.report.claims_theory import thm32_agreement
+
+    r = synthetic_results(NAMES, RES, SEEDS, {"linear": "linear"})
+    ex = expected({"linear": "linear"})
+    cv = r["crossval"].copy(deep=True)       # partly reproduced (40/44), as above
+    cv["mse"].loc[dict(model="linear", train_space="poly8", test_space="poly1")] = 1e-3
+    cv["mse"].loc[dict(model="linear", train_space="sin1", test_space="sin2")] = 1e-20
+    b = r["bounds"]
+
+    def findings(cv, b):
+        ev = Evidence(ex, cv, b, measures=measures_dataset(cv, NAMES))
+        return [(f.verdict, f.measured.split(" ")[0])
+                for f in (linear_blocks(ev), linear_cross_family(ev), thm32_agreement(ev))]
+
+    def scaled(ds, names, factor=1e-8):
+        ds = ds.copy(deep=True)
+        for n in names:
+            if n in ds:
+                ds[n] = ds[n] * factor
+        return ds
+
+    base = findings(cv, b)
+    assert base[0] == ("partly reproduced", "40/44")
+    mses = ("mse", "noise_mse", "train_mse", "noise_train_mse", "u_mean_square")
+    bmses = ("measured_mse", "predicted_mse", "predicted_mse_std", "bound_mse",
+             "consistency_mse", "u_mean_square")
+    assert findings(scaled(cv, mses), scaled(b, bmses)) == base
+    # the MSEs 1e-8 smaller but u as large: out-of-span errors no longer "fail"
+    alone = findings(scaled(cv, mses[:-1]), b)
+    assert alone[0] == ("partly reproduced", "28/44")      # 12 more out-of-span cells "pass"
+    assert alone[1] == ("not reproduced", "0/84")
+
+
 def test_mlp_verdict_needs_a_fitted_model():
     r = synthetic_results(NAMES, RES, SEEDS, {"mlp": "mlp"})
     ex = expected({"mlp": "mlp"})

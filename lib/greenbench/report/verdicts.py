@@ -23,8 +23,10 @@ REPRODUCED, PARTLY, NOT_REPRODUCED, NOT_MEASURABLE = (
     "reproduced", "partly reproduced", "not reproduced", "not measurable")
 VERDICTS = (REPRODUCED, PARTLY, NOT_REPRODUCED, NOT_MEASURABLE)
 
-IN_SPAN_MAX = 1e-12       # linear model: an in-span cell is "at machine precision" below this
-OUT_OF_SPAN_MIN = 1e-8    # ... and an out-of-span cell "fails" above this
+# relative to the test space's scale (crossval.nc ``u_mean_square``, the mean square of the
+# exact u on its test split), so they mean the same for every operator (docs/decisions.md)
+IN_SPAN_MAX = 1e-10       # linear model: an in-span cell is "at machine precision" below this
+OUT_OF_SPAN_MIN = 1e-6    # ... and an out-of-span cell "fails" above this (relative MSE)
 GENERALIZES_RATIO = 10.0  # nested/diagonal MSE ratio up to which a model generalizes in a family
 SEPARATION = 100.0        # out-of-span / in-span MSE ratio that makes a "block" structure
 FIT_MARGIN = 100.0        # diagonal MSE must be this far below out-of-span to judge a model
@@ -107,6 +109,21 @@ def fraction(condition: np.ndarray, mask: np.ndarray, values: np.ndarray) -> tup
     """``(count where condition, count)`` over the finite ``values`` inside ``mask``."""
     ok = mask & np.isfinite(values)
     return int((condition & ok).sum()), int(ok.sum())
+
+
+def relative_cells(ev: Evidence, cells: np.ndarray) -> np.ndarray | None:
+    """``cells`` (train_space, test_space, resolution) of ``measures.nc`` divided by the test
+    space's scale, crossval.nc ``u_mean_square`` (test_space, resolution): the relative MSE
+    the thresholds :data:`IN_SPAN_MAX`, :data:`OUT_OF_SPAN_MIN` apply to. ``None`` when
+    crossval.nc or its ``u_mean_square`` is absent."""
+    cv, m = ev.crossval, ev.measures
+    if cv is None or m is None or "u_mean_square" not in cv:
+        return None
+    scale = cv["u_mean_square"].sel(test_space=m["test_space"].values,
+                                    resolution=m["resolution"].values)
+    scale = scale.transpose("test_space", "resolution").values.astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return cells / np.where(scale > 0, scale, np.nan)[None, :, :]
 
 
 def finite_min(values) -> float:

@@ -163,3 +163,79 @@ def plot_scorecard(frame: pd.DataFrame, *, title: str = "Scorecard") -> Figure:
             cell.set_facecolor("0.9")
     ax.set_title(f"{title} (MSE columns: geometric means over cells and seeds)", fontsize=9)
     return fig
+
+
+# ------------------------------------------------------------------ the noise-floor table
+# (here, not in plots.noise, because the report formats it: the report takes no numbers from
+# the plotting modules other than this table module -- tests/test_import_graph.py)
+RATIO_FLOOR = 1e-300
+"""The in-span median is floored here before dividing (an exact 0 gives a huge, finite ratio),
+as the report's noise finding does."""
+
+NOISE_COLUMNS: tuple[str, ...] = ("model", "noise", "in_span_mse", "out_of_span_mse", "ratio")
+"""Columns of :func:`noise_floor_frame`."""
+
+
+def has_noise_axis(cv: xr.Dataset | None) -> bool:
+    """Whether ``cv`` (crossval.nc) holds the noise medians over more than one level: the
+    condition for the noise-floor table and figure."""
+    return (cv is not None and "noise_in_span_mse" in cv and "noise_out_of_span_mse" in cv
+            and cv.sizes.get("noise", 0) > 1)
+
+
+def noise_floor_frame(cv: xr.Dataset, *, resolution: int | None = None,
+                      models: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per (model, noise level): ``in_span_mse`` and ``out_of_span_mse`` (crossval.nc's
+    ``noise_in_span_mse`` / ``noise_out_of_span_mse``, unchanged) and ``ratio`` = out / in.
+
+    Parameters
+    ----------
+    cv : xarray.Dataset
+        crossval.nc, with ``noise_in_span_mse`` and ``noise_out_of_span_mse``.
+    resolution : int, optional
+        The N to show (default: the finest in ``cv``).
+    models : sequence of str, optional
+        Row order; models absent from ``cv`` are left out (the report lists them as missing).
+
+    Raises
+    ------
+    KeyError
+        When ``cv`` lacks the noise medians or ``resolution``.
+    """
+    for var in ("noise_in_span_mse", "noise_out_of_span_mse"):
+        if var not in cv:
+            raise KeyError(f"crossval.nc has no {var!r} (noise, model, resolution); "
+                           "docs/results_format.md")
+    res = [int(r) for r in cv["resolution"].values]
+    N = max(res) if resolution is None else int(resolution)
+    if N not in res:
+        raise KeyError(f"resolution {N} not in crossval.nc (has {res})")
+    present = list(map(str, cv["model"].values))
+    order = present if models is None else [m for m in models if m in present]
+    inside = cv["noise_in_span_mse"].sel(resolution=N)
+    outside = cv["noise_out_of_span_mse"].sel(resolution=N)
+    rows = []
+    for m in order:
+        for s in cv["noise"].values:
+            i = float(inside.sel(model=m, noise=s))
+            o = float(outside.sel(model=m, noise=s))
+            rows.append((m, float(s), i, o, o / max(i, RATIO_FLOOR)))
+    frame = pd.DataFrame(rows, columns=list(NOISE_COLUMNS))
+    frame.attrs["resolution"] = N
+    return frame
+
+
+def formatted_noise_floor(frame: pd.DataFrame, *, separation: float
+                          ) -> tuple[list[str], list[list[str]]]:
+    """Header and text rows of a :func:`noise_floor_frame` for the report (three significant
+    digits; ``-`` for NaN), with a ``blocks`` column: ``yes`` when out / in >= ``separation``
+    (the noise finding's threshold)."""
+    def fmt(v: float) -> str:
+        return f"{v:.2e}" if np.isfinite(v) else "-"
+
+    header = ["model", "noise", "in-span MSE (floor)", "out-of-span MSE", "out / in",
+              f"blocks (out / in \u2265 {separation:g})"]
+    rows = [[m, f"{s:g}", fmt(i), fmt(o), fmt(r),
+             "-" if not np.isfinite(r) else "yes" if r >= separation else "no"]
+            for m, s, i, o, r in frame[list(NOISE_COLUMNS)].itertuples(index=False)]
+    return header, rows

@@ -22,8 +22,14 @@ import yaml
 
 from greenbench.analysis import checks
 from greenbench.io import read_bytes, read_netcdf, write_text
-from greenbench.plots.noise import formatted_noise_floor, has_noise_axis, noise_floor_frame
-from greenbench.plots.table import annotate_scorecard, formatted_scorecard, scorecard_frame
+from greenbench.plots.table import (
+    annotate_scorecard,
+    formatted_noise_floor,
+    formatted_scorecard,
+    has_noise_axis,
+    noise_floor_frame,
+    scorecard_frame,
+)
 from greenbench.provenance import created_time, git_commit
 from greenbench.report.budget import HEADER as BUDGET_HEADER
 from greenbench.report.budget import budget_rows, budget_view

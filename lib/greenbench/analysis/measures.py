@@ -223,10 +223,11 @@ def measures_dataset(cv: xr.Dataset, spaces: Sequence[str],
     tm = cv["train_mse"].sel(train_space=sp).transpose("model", "resolution", "train_space",
                                                         "seed").values
     tm_res = gmean_axis(tm, axis=(2, 3))
-    tm_all = gmean_axis(tm.reshape(nm, -1), axis=1)
+    tm_all = gmean_axis(tm.reshape(nm, int(np.prod(tm.shape[1:]))), axis=1)  # nm may be 0
     tm_max = np.array([_finite_extreme(tm[i], np.max) for i in range(nm)])
-    div = (cv["diverged"].transpose("model", ...).values.reshape(nm, -1).mean(axis=1)
-           if "diverged" in cv else np.zeros(nm))
+    dv = cv["diverged"].transpose("model", ...).values if "diverged" in cv else None
+    div = (dv.reshape(nm, int(np.prod(dv.shape[1:]))).mean(axis=1) if dv is not None
+           else np.zeros(nm))
     f = int(np.argmax(res)) if res else 0
     both = np.isfinite(tm_res[:, f]) & np.isfinite(cat[:, f, CATEGORIES.index("out_of_span")]) \
         if res else np.zeros(nm, dtype=bool)
@@ -251,7 +252,8 @@ def measures_dataset(cv: xr.Dataset, spaces: Sequence[str],
                              .astype(np.int64)),
              scorecard_seed=(dmr + ("metric", "seed"),
                              per_seed.sel(model=models, resolution=res).values)),
-        coords=dict(model=models, train_space=sp, test_space=sp, resolution=res,
+        coords=dict(model=np.array(models, dtype=str), train_space=sp, test_space=sp,
+                    resolution=res,
                     category=list(CATEGORIES), family=list(FAMILIES),
                     metric=[str(v) for v in per_seed["metric"].values],
                     seed=[int(v) for v in per_seed["seed"].values]),

@@ -24,6 +24,7 @@ from greenbench.analysis import measures as ms
 from greenbench.analysis import quantity as qt
 from greenbench.analysis import training as trn
 from greenbench.analysis.convergence import _p_trends
+from greenbench.analysis.convergence import coefficient_variables as _coefficient_variables
 from greenbench.analysis.scorecard import scorecard
 from greenbench.analysis.stage import noise_block_medians
 from greenbench.config import validate_config
@@ -235,9 +236,15 @@ def synthetic_results(
                     family=["poly", "cos", "sin"]),
         attrs={**attrs, "k": k, "confidence_level": 0.95, "fd_exact_tol": 1e-12,
                "fd_model": fd_model, "pinn_model": pinn_model})
+    # the per-coefficient variables (poisson1d learns k only): the same bias as fd_rel_error
+    fd_k = fd[None]                                   # (coefficient, q, space, res, seed)
+    for var, (dims, values) in _coefficient_variables(
+            ["k"], [k], res, fd_k.mean(axis=-1), fd_k.mean(axis=-1), k * (1 + fd_k)).items():
+        convergence[var] = (dims, values)
+    convergence = convergence.assign_coords(coefficient=["k"])
     # like the analysis: every study space on the train_space axis (fem: no p, no FD values)
     convergence = convergence.reindex(train_space=spaces)
-    for var in ("fd_exact", "fd_predicted_exact"):
+    for var in ("fd_exact", "fd_predicted_exact", "fd_coef_exact"):
         convergence[var] = convergence[var].fillna(False).astype(bool)
     for var in ("fd_rate_dof", "fd_rate_points"):
         convergence[var] = convergence[var].fillna(0).astype(np.int64)

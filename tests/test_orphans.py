@@ -270,7 +270,7 @@ STUDY = {"spaces": {"poly": [2], "sin": [], "cos": [], "fem": False}, "resolutio
          "n_samples": 20, "seed": 2, "train_seeds": [0],
          "models": {"slow": {"class": "orphan_model:SlowLinear",
                              "train": {"optimizer": "adam", "steps": 400, "checkpoint_every": 5}}}}
-TRAIN_DIR = "results/poisson1d/train/noise0/slow/N8"
+TRAIN_DIR = "results/poisson1d/train/slow/N8/noise0"
 
 
 @pytest.mark.slow
@@ -302,7 +302,7 @@ def test_kill_9_of_snakemake_leaves_no_process_and_the_rerun_completes(repo_root
     finally:
         _kill_all([smk])
     print(f"kill -9 of snakemake: all {len(procs)} descendants gone after {took:.2f}s")
-    train_log = (wd / "logs/poisson1d/train/noise0/slow/N8/train.log").read_text()
+    train_log = (wd / "logs/poisson1d/train/slow/N8/noise0/train.log").read_text()
     assert f"Snakemake (pid {smk.pid}) is gone: stopping this training job" in train_log
     assert not (wd / TRAIN_DIR / "metrics.nc").exists()
 
@@ -314,5 +314,5 @@ def test_kill_9_of_snakemake_leaves_no_process_and_the_rerun_completes(repo_root
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert (wd / TRAIN_DIR / "metrics.nc").exists() and (wd / TRAIN_DIR / "poly2/seed0.pt").exists()
     assert not (wd / TRAIN_DIR / "checkpoints").exists()  # checkpoint and lock file removed
-    rerun_log = (wd / "logs/poisson1d/train/noise0/slow/N8/train.log").read_text()
+    rerun_log = (wd / "logs/poisson1d/train/slow/N8/noise0/train.log").read_text()
     assert "already running" not in rerun_log

@@ -57,11 +57,11 @@ def test_changed_k_retrains_every_member_on_the_new_data(tmp_path, repo_root):
     second = snakemake(repo_root, tmp_path)
     assert second.returncode == 0, second.stderr[-4000:]
     assert in_distribution_rel_l2(tmp_path) < 1e-10        # was 1.0 with the reused members
-    log = (tmp_path / "logs/poisson1d/train/noise0/linear/N8/train.log").read_text()
+    log = (tmp_path / "logs/poisson1d/train/linear/N8/noise0/train.log").read_text()
     assert "already done" not in log.split("N=8: ")[-1]     # the rerun trained everything
     for space in SPACES:
         data = tmp_path / f"data/poisson1d/{space}/N8.h5"
-        pt = load_torch(tmp_path / f"results/poisson1d/train/noise0/linear/N8/{space}/seed0.pt")
+        pt = load_torch(tmp_path / f"results/poisson1d/train/linear/N8/noise0/{space}/seed0.pt")
         assert pt["data_checksum"] == dataset_checksum(data)
         assert pt["entry"]["train"] == {"optimizer": "exact"}
         assert pt["k"] == 2.0

@@ -76,7 +76,7 @@ def test_every_kind_has_coordinates_for_the_dims_of_its_variables():
     ("results/poisson1d/greens/N32.nc", "greens_fields"),
     ("results/poisson1d/greens.nc", "greens"),
     ("results/poisson1d/evaluate/noise0/mlp/N8.nc", "evaluate"),
-    ("results/poisson1d/train/noise1e-08/fd/N16/metrics.nc", "metrics"),
+    ("results/poisson1d/train/fd/N16/noise1e-08/metrics.nc", "metrics"),
     ("results/poisson1d/train_quantity/mlp/N16/metrics.nc", "metrics"),
     ("/tmp/x/quantity.nc", "quantity"),
     ("results/poisson1d/other.nc", None),

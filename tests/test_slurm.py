@@ -44,7 +44,7 @@ STUDY = {
 }
 SPACES = ("poly2", "sin3")
 MEMBERS = [(s, seed) for s in SPACES for seed in (0, 1)]  # 4 members -> 2 tasks of 2
-TARGETS = [f"results/poisson1d/train/noise0/{m}/N8/metrics.nc" for m in STUDY["models"]]
+TARGETS = [f"results/poisson1d/train/{m}/N8/noise0/metrics.nc" for m in STUDY["models"]]
 
 
 def _sinfo() -> tuple[str | None, str]:
@@ -148,7 +148,7 @@ def on_local(study, repo_root, tmp_path_factory) -> Path:
 
 def assert_same_training(wd_a: Path, wd_b: Path, model: str) -> None:
     """Bit-identical parameters (every member) and metrics of one (model, N=8)."""
-    out = f"results/poisson1d/train/noise0/{model}/N8"
+    out = f"results/poisson1d/train/{model}/N8/noise0"
     for space, seed in MEMBERS:
         a = load_torch(wd_a / out / space / f"seed{seed}.pt")
         b = load_torch(wd_b / out / space / f"seed{seed}.pt")
@@ -170,7 +170,7 @@ def test_a_training_job_runs_as_a_job_array_equal_to_local_bit_for_bit(study, pa
     assert run.returncode == 0, run.stderr[-4000:]
 
     for model in STUDY["models"]:
-        log = (wd_s / f"logs/poisson1d/train/noise0/{model}/N8/train.log").read_text()
+        log = (wd_s / f"logs/poisson1d/train/{model}/N8/noise0/train.log").read_text()
         m = re.search(r"submitted SLURM job array (\d+): 2 task\(s\)", log)
         assert m, log
         rows = sacct(m.group(1), want=2)
@@ -244,9 +244,9 @@ def test_d_nonexistent_partition_gives_sbatchs_message_and_nothing_done(study, r
     run = snakemake(repo_root, wd, cluster)
     assert run.returncode != 0
     for model in STUDY["models"]:
-        out = wd / f"results/poisson1d/train/noise0/{model}/N8"
+        out = wd / f"results/poisson1d/train/{model}/N8/noise0"
         assert not (out / "metrics.nc").exists() and not list(out.rglob("*.pt"))
-        log = (wd / f"logs/poisson1d/train/noise0/{model}/N8/train.log").read_text()
+        log = (wd / f"logs/poisson1d/train/{model}/N8/noise0/train.log").read_text()
         assert f"invalid partition specified: {bad}" in log, log
 
 
@@ -262,8 +262,8 @@ def test_e_cancelled_task_is_named_cancelled_with_its_log_and_the_rerun_is_bitwi
     on_slurm = settings_file(tmp_path, "slurm", executor="slurm", partition=partition,
                              array_parallelism=2, poll_s=0.5, **COMMON)
     wd = _copy_study(study, "cancelled")
-    target = ["results/poisson1d/train/noise0/net/N8/metrics.nc"]
-    log = wd / "logs/poisson1d/train/noise0/net/N8/train.log"
+    target = ["results/poisson1d/train/net/N8/noise0/metrics.nc"]
+    log = wd / "logs/poisson1d/train/net/N8/noise0/train.log"
     proc = subprocess.Popen(snakemake_cmd(repo_root, wd, on_slurm, targets=target), cwd=wd,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

@@ -41,12 +41,12 @@ def test_every_path_roundtrips_through_its_parser(kind):
 def test_functions_fill_the_templates_and_leave_wildcards():
     assert paths.dataset() == "data/{pde}/{space}/N{res}.h5"
     assert paths.dataset("poisson1d", "fem", 64) == "data/poisson1d/fem/N64.h5"
-    assert paths.train_metrics() == "results/{pde}/train/noise{noise}/{model}/N{res}/metrics.nc"
+    assert paths.train_metrics() == "results/{pde}/train/{model}/N{res}/noise{noise}/metrics.nc"
     assert paths.greens_fields(res=16) == "results/{pde}/greens/N16.nc"
     assert paths.figure("poisson1d", "bounds") == "results/poisson1d/figures/bounds.png"
     metrics = paths.train_metrics("poisson1d", "mlp", 32, noise=0)
     member = paths.member("poisson1d", "mlp", 32, "sin2", 1, noise=0.0)
-    assert member == "results/poisson1d/train/noise0/mlp/N32/sin2/seed1.pt"
+    assert member == "results/poisson1d/train/mlp/N32/noise0/sin2/seed1.pt"
     assert paths.member_beside(metrics, "sin2", 1) == Path(member)
     assert paths.member_in(paths.train_dir("poisson1d", "mlp", 32, noise=0), "sin2",
                            1) == Path(member)
@@ -97,7 +97,7 @@ def test_study_of_the_default_config():
     assert study.analysis.config_hash == study.config_hash
     assert study.analysis.quantity_space == "sin4" and study.analysis.quantity_N == 16
     assert len(study.training_targets()) == len(names) * 3
-    assert study.training_targets()[0] == "results/poisson1d/train/noise0/fd/N16/metrics.nc"
+    assert study.training_targets()[0] == "results/poisson1d/train/fd/N16/noise0/metrics.nc"
     assert len(study.evaluations()) == 6 * 3 and len(study.datasets()) == 25 * 3
     assert study.dataset_map()[32]["fem"] == "data/poisson1d/fem/N32.h5"
     assert study.results()["greens_fields"] == "results/poisson1d/greens/N64.nc"
@@ -229,9 +229,9 @@ def test_noise_levels_are_an_axis_of_training_and_evaluation():
     assert cfg["noise"] == [0.0, 1e-4] and study.noise == (0.0, 1e-4)
     assert study.noise_min == 0.0 and study.analysis.noise == (0.0, 1e-4)
     assert set(study.training_targets()) == {
-        "results/poisson1d/train/noise0/lin/N8/metrics.nc",
-        "results/poisson1d/train/noise0.0001/lin/N8/metrics.nc",
-        "results/poisson1d/train/noise0/fd/N8/metrics.nc"}
+        "results/poisson1d/train/lin/N8/noise0/metrics.nc",
+        "results/poisson1d/train/lin/N8/noise0.0001/metrics.nc",
+        "results/poisson1d/train/fd/N8/noise0/metrics.nc"}
     assert study.evaluations() == ["results/poisson1d/evaluate/noise0/lin/N8.nc",
                                    "results/poisson1d/evaluate/noise0.0001/lin/N8.nc"]
     assert study.train_params("lin", 8, "0.0001")["noise"] == 1e-4

@@ -28,7 +28,7 @@ STUDY = {
                "fd": {"class": "fd"},
                "off": {"class": "mlp", "enabled": False}},
 }
-LIN8 = "results/poisson1d/train/noise0/lin/N8/metrics.nc"
+LIN8 = "results/poisson1d/train/lin/N8/noise0/metrics.nc"
 
 
 def snakemake(repo: Path, wd: Path, *args: str, cluster: Path | None = None):
@@ -64,7 +64,7 @@ def test_dry_run_has_one_train_job_per_enabled_model_and_resolution(repo_root, w
     assert job_counts(out).get("train") == 4  # {lin, fd} x {8, 16}; "off" is disabled
     for model in ("lin", "fd"):
         for n in (8, 16):
-            assert f"results/poisson1d/train/noise0/{model}/N{n}/metrics.nc" in out
+            assert f"results/poisson1d/train/{model}/N{n}/noise0/metrics.nc" in out
     assert "train/off/" not in out
 
 
@@ -96,8 +96,8 @@ def test_failed_task_fails_the_job_keeps_the_rest_and_rerun_trains_only_it(repo_
     broken.write_bytes(broken.read_bytes()[:100])  # a truncated dataset: its task must fail
     run = snakemake(repo_root, wd, LIN8, cluster=cluster)
     assert run.returncode != 0
-    out = wd / "results/poisson1d/train/noise0/lin/N8"
-    log = (wd / "logs/poisson1d/train/noise0/lin/N8/train.log").read_text()
+    out = wd / "results/poisson1d/train/lin/N8/noise0"
+    log = (wd / "logs/poisson1d/train/lin/N8/noise0/train.log").read_text()
     assert "1 of 2 training tasks failed" in log and "lin/N8/sin3/seed0: " in log
     err_log = re.search(r"lin/N8/sin3/seed0: .*\(log: ([^,)]+)", log).group(1)
     assert Path(err_log).is_file() and "sin3/N8.h5" in Path(err_log).read_text()
@@ -107,7 +107,7 @@ def test_failed_task_fails_the_job_keeps_the_rest_and_rerun_trains_only_it(repo_
     broken.unlink()  # regenerate it; the rerun trains only the missing member
     rerun = snakemake(repo_root, wd, LIN8, cluster=cluster)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    log = (wd / "logs/poisson1d/train/noise0/lin/N8/train.log").read_text()
+    log = (wd / "logs/poisson1d/train/lin/N8/noise0/train.log").read_text()
     assert "1 of 2 tasks already done, not resubmitted: lin/N8/poly2/seed0" in log
     ds = read_netcdf(out / "metrics.nc")
     assert list(ds["train_space"].values) == ["poly2", "sin3"]

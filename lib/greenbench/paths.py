@@ -17,15 +17,18 @@ from pathlib import Path
 
 PathLike = str | os.PathLike
 
-# The training folder of one (model, N), and a member's file inside it: composed below so that
-# ``member`` and :func:`member_in` cannot disagree.
-_TRAIN_DIR = "results/{pde}/train/noise{noise}/{model}/N{res}"
+# The training folder of one (model, N) (DESIGN.md's ``results/{pde}/train/{model}/N{res}/...``),
+# its sub-folder per noise level of the training targets, and a member's file inside that:
+# composed below so that ``member`` and :func:`member_in` cannot disagree.
+_MODEL_DIR = "results/{pde}/train/{model}/N{res}"
+_TRAIN_DIR = _MODEL_DIR + "/noise{noise}"
 _QUANTITY_DIR = "results/{pde}/train_quantity/{model}/N{res}"
 _MEMBER = "{space}/seed{seed}.pt"
 _SUBSET_MEMBER = "{space}/n{n_train}/seed{seed}.pt"
 
 TEMPLATES: dict[str, str] = {
     "dataset": "data/{pde}/{space}/N{res}.h5",
+    "model_dir": _MODEL_DIR,
     "train_dir": _TRAIN_DIR,
     "train_metrics": f"{_TRAIN_DIR}/metrics.nc",
     "member": f"{_TRAIN_DIR}/{_MEMBER}",
@@ -135,16 +138,22 @@ def dataset(pde: object = "{pde}", space: object = "{space}", res: object = "{re
     return fill("dataset", pde=pde, space=space, res=res)
 
 
+def model_dir(pde: object = "{pde}", model: object = "{model}", res: object = "{res}") -> str:
+    """``results/{pde}/train/{model}/N{res}``: everything trained for one (model, N), one
+    :func:`train_dir` per noise level inside it."""
+    return fill("model_dir", pde=pde, model=model, res=res)
+
+
 def train_dir(pde: object = "{pde}", model: object = "{model}", res: object = "{res}", *,
               noise: object = "{noise}") -> str:
-    """``results/{pde}/train/noise{noise}/{model}/N{res}``: the training outputs of one
+    """``results/{pde}/train/{model}/N{res}/noise{noise}``: the training outputs of one
     (model, N) at one noise level of the training targets."""
     return fill("train_dir", pde=pde, model=model, res=res, noise=noise)
 
 
 def train_metrics(pde: object = "{pde}", model: object = "{model}",
                   res: object = "{res}", *, noise: object = "{noise}") -> str:
-    """``results/{pde}/train/noise{noise}/{model}/N{res}/metrics.nc``: written last by the
+    """``results/{pde}/train/{model}/N{res}/noise{noise}/metrics.nc``: written last by the
     training job."""
     return fill("train_metrics", pde=pde, model=model, res=res, noise=noise)
 
@@ -152,7 +161,7 @@ def train_metrics(pde: object = "{pde}", model: object = "{model}",
 def member(pde: object = "{pde}", model: object = "{model}", res: object = "{res}",
            space: object = "{space}", seed: object = "{seed}", *,
            noise: object = "{noise}") -> str:
-    """``results/{pde}/train/noise{noise}/{model}/N{res}/{space}/seed{seed}.pt``: one trained
+    """``results/{pde}/train/{model}/N{res}/noise{noise}/{space}/seed{seed}.pt``: one trained
     member."""
     return fill("member", pde=pde, model=model, res=res, space=space, seed=seed, noise=noise)
 
@@ -188,7 +197,7 @@ def quantity_train_metrics(pde: object = "{pde}", model: object = "{model}",
 
 def checkpoints(pde: object = "{pde}", model: object = "{model}", res: object = "{res}", *,
                 noise: object = "{noise}") -> str:
-    """``results/{pde}/train/noise{noise}/{model}/N{res}/checkpoints``: resumable task
+    """``results/{pde}/train/{model}/N{res}/noise{noise}/checkpoints``: resumable task
     checkpoints."""
     return fill("checkpoints", pde=pde, model=model, res=res, noise=noise)
 

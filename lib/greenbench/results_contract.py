@@ -406,11 +406,11 @@ for _c in _MORE_COEFFICIENTS:
 _METRICS_ATTRS = ("model", "class", "kind", "N", "k", "optimizer", "dtype", "params", "train",
                   "entry", "noise")
 _QUANTITY_ATTRS = ("quantity_train_space", "quantity_resolution", "quantity_dropped_sizes")
-_TRAIN = r"(^|/)train/noise[^/]+/[^/]+/N[0-9]+/metrics\.nc$"
-_METRICS_DOC = "train/noise{noise}/{model}/N{res}/metrics.nc: every model"
+_TRAIN = r"(^|/)train/[^/]+/N[0-9]+/noise[^/]+/metrics\.nc$"
+_METRICS_DOC = "train/{model}/N{res}/noise{noise}/metrics.nc: every model"
 
 KINDS: dict[str, FileKind] = {k.name: k for k in (
-    FileKind("metrics", "results/{pde}/train/noise{noise}/{model}/N{res}/metrics.nc", _TRAIN,
+    FileKind("metrics", "results/{pde}/train/{model}/N{res}/noise{noise}/metrics.nc", _TRAIN,
              (_METRICS_DOC,), METRICS,
              _coords("train_space", "seed", "step"), _METRICS_ATTRS, family="metrics"),
     FileKind("metrics_quantity", "results/{pde}/train_quantity/{model}/N{res}/metrics.nc",
@@ -418,12 +418,12 @@ KINDS: dict[str, FileKind] = {k.name: k for k in (
              ("train_quantity/{model}/N{res}/metrics.nc",), METRICS_QUANTITY,
              _coords("sample_size", "train_space", "seed", "step"), _METRICS_ATTRS,
              family="metrics"),
-    FileKind("metrics_fd", "results/{pde}/train/noise{noise}/{fd model}/N{res}/metrics.nc",
-             _TRAIN, (_METRICS_DOC, "train/noise{noise}/{model}/N{res}/metrics.nc: fd"),
+    FileKind("metrics_fd", "results/{pde}/train/{fd model}/N{res}/noise{noise}/metrics.nc",
+             _TRAIN, (_METRICS_DOC, "train/{model}/N{res}/noise{noise}/metrics.nc: fd"),
              METRICS_FD,
              _coords("train_space", "seed", "step", "q"), _METRICS_ATTRS, family="metrics"),
-    FileKind("metrics_pinn", "results/{pde}/train/noise{noise}/{pinn model}/N{res}/metrics.nc",
-             _TRAIN, (_METRICS_DOC, "train/noise{noise}/{model}/N{res}/metrics.nc: pinn"),
+    FileKind("metrics_pinn", "results/{pde}/train/{pinn model}/N{res}/noise{noise}/metrics.nc",
+             _TRAIN, (_METRICS_DOC, "train/{model}/N{res}/noise{noise}/metrics.nc: pinn"),
              METRICS_PINN,
              _coords("train_space", "seed", "step"), _METRICS_ATTRS, family="metrics"),
     FileKind("evaluate", "results/{pde}/evaluate/noise{noise}/{model}/N{res}.nc",

@@ -19,9 +19,9 @@ rule train:
     output:
         metrics=paths.train_metrics(),
     log:
-        "logs/{pde}/train/noise{noise}/{model}/N{res}/train.log",
+        "logs/{pde}/train/{model}/N{res}/noise{noise}/train.log",
     benchmark:
-        "logs/{pde}/train/noise{noise}/{model}/N{res}/train.benchmark.tsv"
+        "logs/{pde}/train/{model}/N{res}/noise{noise}/train.benchmark.tsv"
     wildcard_constraints:
         model=paths.alternatives(STUDY.models),
         noise=paths.alternatives(NOISE_LABELS),

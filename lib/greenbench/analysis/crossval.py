@@ -36,6 +36,8 @@ class TestBank:
         Space ``j`` owns rows ``offsets[j]:offsets[j+1]``.
     """
 
+    __test__ = False  # a bank of test data, not a pytest class (tests import it by name)
+
     spaces: tuple[str, ...]
     f: np.ndarray
     u: np.ndarray

@@ -12,7 +12,8 @@ coefficients make ``u`` satisfy the operator's boundary conditions. Particular s
 * monomial ``phi = x^i``: a polynomial ``u_p`` found by back substitution
   (:func:`second_order_poly_particular`, :func:`biharmonic_poly_particular`).
 
-Only numpy float64; ``n`` is the derivative order of every function here.
+Only numpy float64; ``n`` is the derivative order of every function here. :class:`SecondOrder1d`
+holds the solution routes (closed form or Green's quadrature) of the two second-order operators.
 """
 
 from __future__ import annotations
@@ -22,13 +23,15 @@ from collections.abc import Callable
 import numpy as np
 from numpy.polynomial import polynomial as P
 
+from greenbench.operators import quadrature
+from greenbench.operators.base import Operator, _space
 from greenbench.operators.quadrature import gauss_legendre
-from greenbench.spaces import Space
+from greenbench.spaces import Space, basis_matrix
 
 __all__ = ["poly_eval", "second_order_poly_particular", "biharmonic_poly_particular",
            "second_order_solution", "biharmonic_solution",
            "trig_particular", "trig_boundary", "exp_lift", "sinh_lift", "three_point_residual",
-           "POLY_CLOSED_FORM_MIN_RATE", "second_order_poly_by_recursion"]
+           "POLY_CLOSED_FORM_MIN_RATE", "second_order_poly_by_recursion", "SecondOrder1d"]
 
 
 def poly_eval(a: np.ndarray, x: np.ndarray, n: int) -> np.ndarray:
@@ -245,3 +248,59 @@ def second_order_poly_by_recursion(space: Space, x: np.ndarray, n: int, k: float
         fm = np.stack([poly_eval(eye[i], x, m - 2) for i in range(space.p + 1)], axis=1)
         d.append((b * d[m - 1] + c * d[m - 2] - fm) / k)
     return d[n]
+
+
+class SecondOrder1d(Operator):
+    """The solution routes shared by ``screened_poisson1d`` and ``advection_diffusion1d``
+    (``-k u'' + b u' + c u = f``, ``u(0) = u(1) = 0``, with ``b = 0`` or ``c = 0``), whose
+    Green's functions decay like ``e^{-rate |x - s|}``. A subclass gives :meth:`_rate` and
+    ``d_x G`` (:meth:`_dgreens`)."""
+
+    def _rate(self) -> float:
+        """Decay rate of the exponentials in G (per unit length)."""
+        raise NotImplementedError
+
+    def _dgreens(self, x: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """``d_x G`` (used below :data:`POLY_CLOSED_FORM_MIN_RATE` only)."""
+        raise NotImplementedError
+
+    def solution_basis(self, space: Space | str, x: np.ndarray) -> np.ndarray:
+        """Closed forms for sin and cos; poly by Green's-function quadrature, whose point count
+        grows with the decay rate (the poly closed form cancels digits at small rates)."""
+        space = _space(space)
+        if space.family == "poly":
+            n = self.QUADRATURE_POINTS
+            if 2.0 * self._rate() > n / 2:  # resolve e^{-rate |x - s|} on each side
+                n = int(np.ceil(2.0 * self._rate())) + n // 2
+            return quadrature.greens_solve(self.greens_function,
+                                           lambda s: basis_matrix(space, s), x, n)
+        return self.solution_derivatives(space, x, 0)
+
+    def fem_operator(self, N: int, mass: str = "consistent") -> np.ndarray:
+        """Element-by-element Green's quadrature with enough points for the cell parameter
+        ``z = rate dx`` (``ELEMENT_POINTS`` while ``2 z <= 1``, else ``ceil(2 z) + 16``): G's
+        exponentials vary on the scale ``1 / rate``, and 8 points lose digits once ``z``
+        reaches ~10 (measured: docs/operators.md)."""
+        self.check_mass(mass)
+        z = self._rate() / N
+        n = self.ELEMENT_POINTS if 2.0 * z <= 1.0 else int(np.ceil(2.0 * z)) + 16
+        return quadrature.fem_greens_operator(self.greens_function, N, n)
+
+    def solution_derivatives(self, space: Space | str, x: np.ndarray, d: int) -> np.ndarray:
+        """Closed forms; for poly at small rates (where they cancel digits) ``u`` and ``u'``
+        by Green's quadrature (G and ``d_x G``) and higher derivatives from the ODE."""
+        space = _space(space)
+        if space.family == "fem":
+            raise ValueError(f"no closed-form solution basis for space {space.name!r} "
+                             f"(use fem_operator)")
+        k = self.coefficients["k"]
+        b, c = self.coefficients.get("b", 0.0), self.coefficients.get("c", 0.0)
+        if space.family == "poly" and self._rate() < POLY_CLOSED_FORM_MIN_RATE:
+            n = self.QUADRATURE_POINTS
+
+            def by(kernel):
+                return lambda t: quadrature.greens_solve(
+                    kernel, lambda s: basis_matrix(space, s), t, n)
+            return second_order_poly_by_recursion(space, x, d, k, b, c,
+                                                  by(self.greens_function), by(self._dgreens))
+        return second_order_solution(space, x, d, k, b, c)

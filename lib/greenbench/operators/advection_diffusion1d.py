@@ -18,21 +18,20 @@ from typing import ClassVar
 
 import numpy as np
 
-from greenbench.operators import quadrature
-from greenbench.operators._closed_forms import (
-    POLY_CLOSED_FORM_MIN_RATE,
-    second_order_poly_by_recursion,
-    second_order_solution,
-    three_point_residual,
-)
-from greenbench.operators.base import Operator, Term, _space
-from greenbench.spaces import Space, basis_matrix
+from greenbench.operators._closed_forms import SecondOrder1d, three_point_residual
+from greenbench.operators.base import Term, _space
+from greenbench.spaces import Space
 
 __all__ = ["AdvectionDiffusion1d"]
 
 
-class AdvectionDiffusion1d(Operator):
-    """``-k u'' + b u' = f``, ``u(0) = u(1) = 0``."""
+class AdvectionDiffusion1d(SecondOrder1d):
+    """``-k u'' + b u' = f``, ``u(0) = u(1) = 0``.
+
+    Solutions (:class:`~greenbench.operators._closed_forms.SecondOrder1d`): closed form for sin
+    and cos (``Re/Im e^{i w x} / (k w^2 + i b w)`` + exponential lift); poly by Green's-function
+    quadrature (its polynomial particular solution ``sum_j (k/b)^j ...`` cancels digits for
+    small ``b / k``; tested against each other)."""
 
     name: ClassVar[str] = "advection_diffusion1d"
     COEFFICIENTS: ClassVar[tuple[str, ...]] = ("k", "b")
@@ -54,51 +53,9 @@ class AdvectionDiffusion1d(Operator):
 
         return E(m) * E(1.0 - M) / (k * E(1.0)) * np.exp(-np.maximum(0.0, pe * (s - x)))
 
-    def solution_basis(self, space: Space | str, x: np.ndarray) -> np.ndarray:
-        """Closed form for sin and cos (``Re/Im e^{i w x} / (k w^2 + i b w)`` + exponential
-        lift); poly by Green's-function quadrature (its polynomial particular solution
-        ``sum_j (k/b)^j ...`` cancels digits for small ``b / k``; tested against each other)."""
-        space = _space(space)
-        if space.family == "poly":
-            n = self.QUADRATURE_POINTS
-            if 2.0 * self._rate() > n / 2:  # resolve e^{-rate |x - s|} on each side
-                n = int(np.ceil(2.0 * self._rate())) + n // 2
-            return quadrature.greens_solve(self.greens_function,
-                                           lambda s: basis_matrix(space, s), x, n)
-        return self.solution_derivatives(space, x, 0)
-
     def _rate(self) -> float:
         """Decay rate of the exponentials in G (per unit length)."""
         return abs(self.coefficients["b"]) / self.coefficients["k"]
-
-    def fem_operator(self, N: int, mass: str = "consistent") -> np.ndarray:
-        """Element-by-element Green's quadrature with enough points for the cell parameter
-        ``z = rate dx`` (``ELEMENT_POINTS`` while ``2 z <= 1``, else ``ceil(2 z) + 16``): G's
-        exponentials vary on the scale ``1 / rate``, and 8 points lose digits once ``z``
-        reaches ~10 (measured: docs/operators.md)."""
-        self.check_mass(mass)
-        z = self._rate() / N
-        n = self.ELEMENT_POINTS if 2.0 * z <= 1.0 else int(np.ceil(2.0 * z)) + 16
-        return quadrature.fem_greens_operator(self.greens_function, N, n)
-
-    def solution_derivatives(self, space: Space | str, x: np.ndarray, d: int) -> np.ndarray:
-        """Closed forms; for poly at small rates (where they cancel digits) ``u`` and ``u'``
-        by Green's quadrature (G and ``d_x G``) and higher derivatives from the ODE."""
-        space = _space(space)
-        if space.family == "fem":
-            raise ValueError(f"no closed-form solution basis for space {space.name!r} "
-                             f"(use fem_operator)")
-        k = self.coefficients["k"]
-        b, c = self.coefficients.get("b", 0.0), self.coefficients.get("c", 0.0)
-        if space.family == "poly" and self._rate() < POLY_CLOSED_FORM_MIN_RATE:
-            n = self.QUADRATURE_POINTS
-
-            def by(kernel):
-                return lambda t: quadrature.greens_solve(
-                    kernel, lambda s: basis_matrix(space, s), t, n)
-            return second_order_poly_by_recursion(space, x, d, k, b, c,
-                                                  by(self.greens_function), by(self._dgreens))
-        return second_order_solution(space, x, d, k, b, c)
 
     def _dgreens(self, x: np.ndarray, s: np.ndarray) -> np.ndarray:
         """``d_x G`` (used for small ``|Pe|`` only): ``e^{Pe x} (e^{Pe (1-s)} - 1) /

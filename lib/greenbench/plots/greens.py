@@ -78,30 +78,45 @@ def plot_greens_gallery(fields: xr.Dataset, greens: xr.Dataset | None = None, *,
         for j, space in enumerate(cols, start=1):
             ax = axes[i, j]
             if model not in present:
-                ax.set_axis_off()
-                ax.text(0.5, 0.5, "missing", ha="center", va="center", color="0.4",
-                        transform=ax.transAxes)
+                _missing_panel(ax)
                 continue
             G_hat = fields["G_hat"].sel(model=model, train_space=space, seed=seed)
             ax.imshow(G_hat.transpose("x", "s").values, cmap="RdBu_r", norm=norm, extent=extent)
-            title = f"G_hat, trained on {space}"
-            if greens is not None and "greens_rel_error" in greens:
-                try:
-                    err = float(greens["greens_rel_error"].sel(
-                        model=model, train_space=space, resolution=N, seed=seed))
-                    title += f"\nrel. error {err:.1e}"
-                except KeyError:
-                    pass
+            title = f"G_hat, trained on {space}" + _error_line(greens, model, space, N, seed)
             ax.set_title(title, fontsize=7)
-        for ax in axes[i]:
-            ax.set_xticks([0, 1])
-            ax.set_yticks([0, 1])
-            ax.tick_params(labelsize=6)
+        _unit_ticks(axes[i], 6)
     if image is not None:
         fig.colorbar(image, ax=axes, shrink=0.6, label="G(x, s)")
     fig.suptitle(f"Green's functions at N = {N} (rows: models; x down, s across; seed {seed})",
                  fontsize=10)
     return fig
+
+
+def _missing_panel(ax) -> None:
+    """A gallery panel for a model the fields lack: no axes, the word "missing"."""
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, "missing", ha="center", va="center", color="0.4", transform=ax.transAxes)
+
+
+def _error_line(greens: xr.Dataset | None, model: str, space: str, N: int, seed: int) -> str:
+    """``"\\nrel. error ..."``: the model's ``greens_rel_error`` for a panel title, or ``""``
+    where ``greens`` does not hold it."""
+    if greens is None or "greens_rel_error" not in greens:
+        return ""
+    try:
+        err = float(greens["greens_rel_error"].sel(
+            model=model, train_space=space, resolution=N, seed=seed))
+    except KeyError:
+        return ""
+    return f"\nrel. error {err:.1e}"
+
+
+def _unit_ticks(axes, labelsize: float) -> None:
+    """Ticks at 0 and 1 on both axes of every panel of a gallery row."""
+    for ax in axes:
+        ax.set_xticks([0, 1])
+        ax.set_yticks([0, 1])
+        ax.tick_params(labelsize=labelsize)
 
 
 def _inverse_row(W_int: np.ndarray, operator: Operator) -> np.ndarray:
@@ -230,27 +245,17 @@ def _gallery_slices(fields: xr.Dataset, greens: xr.Dataset | None, *, spaces: Se
             for c, space in enumerate(cols, start=1):
                 ax = axes[i, per * j + c]
                 if model not in present:
-                    ax.set_axis_off()
-                    ax.text(0.5, 0.5, "missing", ha="center", va="center", color="0.4",
-                            transform=ax.transAxes)
+                    _missing_panel(ax)
                     continue
                 g = fields["G_hat_slices"].sel(model=model, train_space=space,
                                                seed=seed).transpose("x", "y", "point").values[
                     :, :, j]
                 ax.imshow(g, cmap="RdBu_r", norm=norm, extent=extent)
                 title = f"G_hat, {space}"
-                if greens is not None and "greens_rel_error" in greens and j == 0:
-                    try:
-                        err = float(greens["greens_rel_error"].sel(
-                            model=model, train_space=space, resolution=N, seed=seed))
-                        title += f"\nrel. error {err:.1e}"
-                    except KeyError:
-                        pass
+                if j == 0:
+                    title += _error_line(greens, model, space, N, seed)
                 ax.set_title(title, fontsize=6)
-        for ax in axes[i]:
-            ax.set_xticks([0, 1])
-            ax.set_yticks([0, 1])
-            ax.tick_params(labelsize=5)
+        _unit_ticks(axes[i], 5)
     if image is not None:
         fig.colorbar(image, ax=axes, shrink=0.6, label="G(x, y; s, t)")
     fig.suptitle(f"Green's function slices at N = {N} for {n_src} source points (rows: models; "

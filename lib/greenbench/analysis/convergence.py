@@ -41,21 +41,11 @@ def fd_theory(train_data: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]
     Returns
     -------
     predicted, leading : (n_q, n_spaces) arrays
-        ``|w* - k| / |k|`` of the least-squares optimum, and ``|leading term|``.
+        ``|w* - k| / |k|`` of the least-squares optimum, and ``|leading term|``: the ``k`` row
+        of :func:`fd_theory_coefficients` (``k`` is first in every operator's ``COEFFICIENTS``).
     """
-    k = operator.coefficients["k"]
-    spaces = list(train_data)
-    pred = np.full((len(q_orders), len(spaces)), np.nan)
-    lead = np.full_like(pred, np.nan)
-    for b, s in enumerate(spaces):
-        c, f, u = train_data[s]
-        for a, q in enumerate(q_orders):
-            if N + 1 <= 2 * operator.fd_radius(q) or q not in operator.FD_ORDERS:
-                continue
-            w = theory.fd_lstsq_weight(f, u, q, N, operator)
-            pred[a, b] = abs(w - k) / abs(k)
-            lead[a, b] = abs(theory.fd_leading_bias(s, c, N, q, operator))
-    return pred, lead
+    pred, lead = fd_theory_coefficients(train_data, N, q_orders, operator)
+    return pred[0], lead[0]
 
 
 def fd_theory_coefficients(train_data: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
@@ -82,6 +72,8 @@ def fd_theory_coefficients(train_data: Mapping[str, tuple[np.ndarray, np.ndarray
         for a, q in enumerate(q_orders):
             if N + 1 <= 2 * operator.fd_radius(q) or q not in operator.FD_ORDERS:
                 continue
+            if np.shape(u)[-1] != N + 1:
+                raise ValueError(f"u has {np.shape(u)[-1]} nodes, N = {N} needs {N + 1}")
             w = theory.fd_lstsq_weights(operator, f, u, q)
             with np.errstate(divide="ignore", invalid="ignore"):
                 pred[:, a, b] = np.abs(w - true) / np.abs(true)

@@ -41,13 +41,12 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import datetime as dt  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
-import subprocess  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from _common import cpu_model  # noqa: E402
 
 from greenbench import pde  # noqa: E402
 from greenbench.data import DataSpec, generate  # noqa: E402
@@ -59,17 +58,6 @@ from greenbench.train import fit, make_problem, predict  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 OPERATOR = get_operator("poisson1d", k=1.0)   # the datasets' (DataSpec defaults)
 NEURAL = ("deep_linear", "mlp", "deeponet", "fno", "pideeponet", "pinn")
-
-
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name"):
-                return line.split(":", 1)[1].strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return platform.processor() or "unknown"
 
 
 _DATA: dict = {}

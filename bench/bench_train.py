@@ -36,7 +36,6 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import datetime as dt  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -44,6 +43,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from _common import cpu_model  # noqa: E402
 
 from greenbench import pde  # noqa: E402
 from greenbench.data import DataSpec, generate  # noqa: E402
@@ -55,17 +55,6 @@ from greenbench.train import fit, make_problem  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 NEURALOP_PYTHON = ROOT / "bench" / "_env" / "bin" / "python"
 N_TRAIN = 200
-
-
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name"):
-                return line.split(":", 1)[1].strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return platform.processor() or "unknown"
 
 
 def ensemble_data(N: int, spaces=ALL_SPACES):

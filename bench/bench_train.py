@@ -49,12 +49,14 @@ from greenbench import pde  # noqa: E402
 from greenbench.data import DataSpec, generate  # noqa: E402
 from greenbench.io import read_yaml  # noqa: E402
 from greenbench.models import TrainConfig  # noqa: E402
+from greenbench.operators import get_operator  # noqa: E402
 from greenbench.spaces import ALL_SPACES  # noqa: E402
 from greenbench.train import fit, make_problem  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NEURALOP_PYTHON = ROOT / "bench" / "_env" / "bin" / "python"
 N_TRAIN = 200
+OPERATOR = get_operator("poisson1d", k=1.0)   # the datasets' (DataSpec defaults)
 
 
 def ensemble_data(N: int, spaces=ALL_SPACES):
@@ -73,7 +75,7 @@ def setup(name, entry, N, f, u, x, steps, members):
     entry = {**entry, "train": train}
     cfg = TrainConfig.from_entry(name, entry)
     problem = make_problem(name, entry, N, [1000 + i for i in members], f[members], u[members],
-                           x, 1.0, cfg, torch.device("cpu"))
+                           x, OPERATOR, cfg, torch.device("cpu"))
     return problem, cfg
 
 

@@ -10,6 +10,8 @@ exact in span (MSE ~1e-30) and fails outside it; ``mlp`` is good only on the dia
 neural operators are block lower-triangular with a ~1e-6 floor; ``fno`` diverges on one training
 space; FD errors are at machine precision for poly p < q and ``mu dx^q`` otherwise. Green's
 functions of linear-class models are the exact Thm 3.2 projections ``A U U^T``.
+
+Also :func:`linear_predictor`, a fake trained model of the linear family (``u_int = W f``).
 """
 
 from __future__ import annotations
@@ -48,6 +50,18 @@ _LEVELS = {  # class -> (log10 MSE in span, log10 MSE out of span, log10 train M
     "fno": (-6.0, -3.0, -6.5),
     "pideeponet": (-5.5, -3.0, -6.0),
 }
+
+
+def linear_predictor(W: np.ndarray, bias: np.ndarray | float | None = None):
+    """``u_int = W f (+ bias)``, zero boundary: the linear family's forward map, as a predictor
+    ``f (n, N+1) -> u (n, N+1)``."""
+
+    def predict(f: np.ndarray) -> np.ndarray:
+        u = np.zeros_like(f)
+        u[:, 1:-1] = f @ W.T if bias is None else f @ W.T + bias
+        return u
+
+    return predict
 
 
 def _log_mse(cls: str, train: str, test: str) -> float:

@@ -8,6 +8,7 @@ import pytest
 from greenbench.analysis import bounds, crossval, greens, quantity
 from greenbench.data import DataSpec, generate
 from greenbench.operators import get_operator
+from synthetic import linear_predictor
 
 P1 = get_operator("poisson1d")
 
@@ -23,20 +24,12 @@ def tiny():
     return N, ds
 
 
-def _linear(W):
-    def predict(f):
-        u = np.zeros_like(f)
-        u[:, 1:-1] = f @ W.T
-        return u
-    return predict
-
-
 def test_measured_linear_mse_equals_thm32_prediction(tiny):
     N, ds = tiny
     train = {s: ds[s].split("train") for s in SPACES}
     table, w_stars = bounds.bounds_table(train, SPACES, N, operator=P1, rank_tol=1e-10)
     bank = crossval.TestBank.from_splits({s: ds[s].split("test") for s in SPACES})
-    preds = {(s, 0): _linear(w_stars[s]) for s in SPACES}
+    preds = {(s, 0): linear_predictor(w_stars[s]) for s in SPACES}
     part = crossval.crossval_part("linear", "linear", N, SPACES, [0], bank, preds,
                                   np.zeros((len(SPACES), 1)), np.zeros((len(SPACES), 1), bool))
     out = bounds.measured_columns(table, part.mse.sel(model="linear"), n_test=300)
@@ -69,7 +62,7 @@ def test_w_star_rel_error_of_an_extracted_model(tiny):
     train = {s: ds[s].split("train") for s in ("sin3", "fem")}
     _, w_stars = bounds.bounds_table(train, ["sin3"], N, operator=P1)
     for W in w_stars.values():
-        R = greens.response_matrix(_linear(W), N)
+        R = greens.response_matrix(linear_predictor(W), N)
         assert bounds.w_star_rel_error(R, W) < 1e-13
         perturbed = R + 1e-3 * np.abs(W).max()
         assert bounds.w_star_rel_error(perturbed, W) > 1e-4

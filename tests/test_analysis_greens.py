@@ -10,19 +10,9 @@ from hypothesis import strategies as st
 from greenbench import pde
 from greenbench.analysis import greens
 from greenbench.operators import get_operator
+from synthetic import linear_predictor
 
 P1, P3 = get_operator("poisson1d"), get_operator("poisson1d", k=3.0)
-
-
-def linear_predictor(W, bias=None):
-    """``u_int = W f (+ bias)``, zero boundary: the linear family's forward map."""
-
-    def predict(f):
-        u = np.zeros_like(f)
-        u[:, 1:-1] = f @ W.T + (0.0 if bias is None else bias)
-        return u
-
-    return predict
 
 
 @pytest.mark.parametrize("N", [8, 17, 32])

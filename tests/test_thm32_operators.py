@@ -13,6 +13,7 @@ from greenbench.analysis import bounds as bd
 from greenbench.analysis import crossval as cv
 from greenbench.data import DataSpec, generate, noisy_targets
 from greenbench.operators import get_operator, operator_names
+from synthetic import linear_predictor
 
 N, LEVELS = 10, (0.0, 1e-3)
 SPACES = ["poly1", "poly3", "cos2", "sin1", "sin3", "fem"]
@@ -22,14 +23,6 @@ OPERATORS = [n for n in operator_names() if get_operator(n).dim == 1]
 def test_every_1d_operator_is_covered():
     assert {"poisson1d", "biharmonic1d", "screened_poisson1d",
             "advection_diffusion1d"} <= set(OPERATORS)
-
-
-def _linear(W):
-    def predict(f):
-        u = np.zeros_like(f)
-        u[:, 1:-1] = f @ W.T
-        return u
-    return predict
 
 
 @pytest.mark.parametrize("name", OPERATORS)
@@ -50,7 +43,7 @@ def test_measured_linear_mse_matches_thm32_for_every_operator_and_noise_level(na
         for s in SPACES:
             F, u = train[s]
             y = noisy_targets(u, level, seeds[s]) if level else u
-            preds[(s, 0)] = _linear(theory.w_star(F, y[:, 1:-1], 1e-10))
+            preds[(s, 0)] = linear_predictor(theory.w_star(F, y[:, 1:-1], 1e-10))
         part = cv.crossval_part("linear", "linear", N, SPACES, [0], bank, preds,
                              np.zeros((len(SPACES), 1)), np.zeros((len(SPACES), 1), bool))
         meas = part.mse.sel(model="linear", resolution=N, seed=0).transpose(

@@ -22,6 +22,7 @@ from greenbench.models import (
     validate_model_entries,
 )
 from greenbench.models.fno import dft_matrices
+from greenbench.models.normalized import Normalized
 from greenbench.operators import get_operator
 
 # torch's forward-mode AD loads its decompositions through torch.jit.script on first use.
@@ -111,6 +112,36 @@ def test_pideeponet_extra_loss_combines_residual_and_boundary_terms():
     op = get_operator("poisson1d", k=1.5)
     want = 0.3 * model.residual(f, x, op).pow(2).mean() + 2.0 * u_bc.pow(2).mean()
     torch.testing.assert_close(model.extra_loss(f, x, op), want)
+
+
+def test_pideeponet_boundary_term_has_every_condition_of_the_operator():
+    """Simply supported biharmonic: the boundary term is ``u = u'' = 0`` at both ends. Oracle:
+    ``u''`` at the ends by reverse-mode autograd of the plain forward pass (an independent path
+    from the trunk's forward-mode jvp), raw and through a normalized wrapper."""
+    torch.manual_seed(7)
+    model = PIDeepONet(N=10, width=6, basis=4, pde_weight=0.3, bc_weight=2.0).double()
+    x = torch.linspace(0, 1, 11, dtype=torch.float64)
+    f = torch.randn(3, 11, dtype=torch.float64)
+    op = get_operator("biharmonic1d", k=1.5)
+    assert sorted(op.boundary_conditions) == [(0, 0.0), (0, 1.0), (2, 0.0), (2, 1.0)]
+    for f_scale, u_scale in ((None, None), (4.0, 0.02)):
+        net = model if f_scale is None else Normalized(model, f_scale=f_scale, u_scale=u_scale)
+        xg = x.clone().requires_grad_(True)
+        u_xx = []
+        for i in range(len(f)):  # one sample at a time: u_xx of sample i alone
+            (u_x,) = torch.autograd.grad(net(f[i:i + 1], xg).sum(), xg, create_graph=True)
+            u_xx.append(torch.autograd.grad(u_x.sum(), xg)[0])
+        u_xx = torch.stack(u_xx)
+        u = net(f, x).detach()
+        bc = torch.stack([u[:, 0], u[:, -1], u_xx[:, 0], u_xx[:, -1]], dim=-1)
+        assert bc[:, 2:].abs().min() > 1e-6          # the network does not meet u'' = 0 ...
+        res = net.residual(f, x, op) if f_scale is None else None
+        if res is None:  # the raw residual of the wrapped output, as extra_loss defines it
+            coef = {c: v * u_scale for c, v in op.coefficients.items()}
+            _, derivs = model._derivatives(model.branch(f / f_scale), x, op.derivative_orders)
+            res = op.residual(derivs, f, coef)[:, 1:-1]
+        want = 0.3 * res.pow(2).mean() + 2.0 * bc.pow(2).mean()   # ... so the term is > 0
+        torch.testing.assert_close(net.extra_loss(f, x, op), want, rtol=1e-10, atol=0)
 
 
 def test_parameter_learners_have_no_operator():

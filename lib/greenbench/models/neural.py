@@ -125,7 +125,10 @@ class PIDeepONet(DeepONet):
     ``L u = -k u_xx``) and ``u^(m) = sum_j b_j(f) t_j^(m)(x)`` computed by forward-mode automatic
     differentiation of the trunk net in ``x`` (exact, not a finite difference), for every order
     ``m`` the operator needs. The coefficients are the dataset's. The activation must be smooth
-    (``tanh`` by default). The boundary term is ``u = 0`` at both ends (every operator's).
+    (``tanh`` by default). The boundary term covers every one of the operator's
+    :attr:`~greenbench.operators.Operator.boundary_conditions` in 1D, each a derivative that
+    vanishes at an end: ``u = 0`` at both ends for every operator, and ``u'' = 0`` too for the
+    simply supported biharmonic (its mean is over ``n`` and the conditions).
     In 2D (``dim = 2``) the derivatives are the operator's multi-indices (poisson2d: ``(2, 0)``
     and ``(0, 2)``), each by nested ``jvp`` of the trunk along ``x`` and ``y``, the residual is
     taken at the ``(N-1)^2`` interior nodes and the boundary term over the grid's edge nodes.
@@ -250,11 +253,32 @@ class PIDeepONet(DeepONet):
             b = self.branch(f)
             t, derivs = self._derivatives(b, x, orders)
             res = operator.residual(derivs, f, operator.coefficients)[:, 1:-1]
-            u_bc = b @ t[[0, -1]].T + self.bias
+            u_bc = self._boundary_conditions(b, t, x, operator)
         else:
             b = self.branch(f / f_scale)
             t, derivs = self._derivatives(b, x, orders)
             coef = {c: v * u_scale for c, v in operator.coefficients.items()}
             res = operator.residual(derivs, f, coef)[:, 1:-1]
-            u_bc = u_scale * (b @ t[[0, -1]].T + self.bias)
+            u_bc = u_scale * self._boundary_conditions(b, t, x, operator)
         return self.pde_weight * res.pow(2).mean() + self.bc_weight * u_bc.pow(2).mean()
+
+    def _boundary_conditions(self, b: torch.Tensor, t: torch.Tensor, x: torch.Tensor,
+                             operator: Operator) -> torch.Tensor:
+        """1D: the network's value of every boundary condition of ``operator``,
+        ``d^m u / dx^m`` at an end node, ``(batch, n_conditions)`` (zero for the exact
+        solution). ``t`` is the trunk on the grid ``x``, whose end nodes are the conditions'
+        points; derivative orders above 0 are taken by ``jvp`` at the two end nodes only."""
+        ends = x[[0, -1]]
+        higher = tuple(sorted({int(m) for m, _ in operator.boundary_conditions if m > 0}))
+        ts = {0: t[[0, -1]], **(self.trunk_derivative_list(ends, higher) if higher else {})}
+        rows = []
+        for m, position in operator.boundary_conditions:
+            matches = torch.nonzero(torch.isclose(ends, ends.new_tensor(float(position))))
+            if len(matches) != 1:
+                raise ValueError(f"pideeponet: boundary condition at x = {position} of "
+                                 f"{operator.name} is not an end of the grid "
+                                 f"[{float(ends[0])}, {float(ends[1])}]")
+            rows.append(ts[int(m)][int(matches[0, 0])])
+        # the bias is a constant: it enters the values (order 0), not the derivatives
+        has_bias = t.new_tensor([float(m == 0) for m, _ in operator.boundary_conditions])
+        return b @ torch.stack(rows).T + self.bias * has_bias

@@ -46,7 +46,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import xarray as xr  # noqa: E402
 
-from greenbench import io, pde, train  # noqa: E402
+from greenbench import io, paths, pde, train  # noqa: E402
 from greenbench.analysis import bounds, convergence, greens, stage, stage_theory  # noqa: E402
 from greenbench.analysis.config import AnalysisConfig, analysis_params  # noqa: E402
 from greenbench.analysis.crossval import TestBank, evaluate  # noqa: E402
@@ -54,6 +54,7 @@ from greenbench.config import load_config  # noqa: E402
 from greenbench.data import DataSpec, generate  # noqa: E402
 from greenbench.models.registry import DEFAULT_TRAIN, TrainConfig  # noqa: E402
 from greenbench.operators import get_operator  # noqa: E402
+from greenbench.provenance import provenance  # noqa: E402
 from greenbench.spaces import ALL_SPACES  # noqa: E402
 
 OPERATORS = ("linear", "deep_linear", "mlp", "deeponet", "fno", "pideeponet")
@@ -83,13 +84,19 @@ def machine() -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- default study
-def bench_default(tmp: Path) -> dict[str, list]:
-    study = load_config(ROOT / "config" / "config.yaml")
+def bench_default(tmp: Path, study: dict | None = None) -> dict[str, list]:
+    """Times of the default study's analysis steps; ``study``: a loaded config to run instead
+    of config/config.yaml (the test suite runs a tiny one)."""
+    if study is None:
+        study = load_config(ROOT / "config" / "config.yaml")
     study["models"] = {c: {"class": c, "params": {}, "enabled": True,
                            "train": {} if c in ("linear", "fd") else {"steps": 1}}
                        for c in (*OPERATORS, "fd", "pinn")}
     cfg = AnalysisConfig.from_params(analysis_params(study))   # quantity: mlp, 300 steps
-    data = {N: {s: tmp / f"data/{s}/N{N}.h5" for s in cfg.spaces} for N in cfg.resolutions}
+    # every file at its place in the path grammar (greenbench.paths) under tmp: io checks the
+    # folder names of a dataset against its attributes
+    data = {N: {s: tmp / paths.dataset(cfg.pde, s, N) for s in cfg.spaces}
+            for N in cfg.resolutions}
     for N in cfg.resolutions:
         for s in cfg.spaces:
             io.write_dataset(data[N][s], generate(DataSpec(pde=cfg.pde, space=s, N=N,
@@ -99,15 +106,15 @@ def bench_default(tmp: Path) -> dict[str, list]:
     t_train = [0.0, 0.0]
     for m, entry in study["models"].items():
         for N in cfg.resolutions:
-            out = tmp / f"train/{m}/N{N}"
+            out = tmp / paths.train_dir(cfg.pde, m, N, noise=cfg.noise_min)
             task = train.TrainTask(model=m, entry=entry, pde=cfg.pde, N=N,
                                    members=tuple((s, 0) for s in cfg.spaces),
                                    datasets={s: str(p) for s, p in data[N].items()},
-                                   out_dir=str(out), device="cpu",
+                                   out_dir=str(out), device="cpu", noise=cfg.noise_min,
                                    checksums=train.dataset_checksums(data[N]))
             result, t = timed(train.run_task, task)
             t_train = add(t_train, t)
-            metrics[m, N] = out / "metrics.nc"
+            metrics[m, N] = tmp / paths.train_metrics(cfg.pde, m, N, noise=cfg.noise_min)
             io.write_netcdf(train.metrics_dataset(m, entry, N, cfg.pde, [result]), metrics[m, N])
     times: dict[str, list] = {"token_training (not analysis)": t_train}
     parts = []
@@ -117,14 +124,16 @@ def bench_default(tmp: Path) -> dict[str, list]:
             part, t = timed(stage.evaluate_model, m, N, metrics[m, N], data[N], cfg,
                             study["models"][m])
             t_eval = add(t_eval, t)
-            path = tmp / f"evaluate/{m}/N{N}.nc"
+            path = tmp / paths.evaluation(cfg.pde, m, N, noise=cfg.noise_min)
             io.write_netcdf(part, path)
             parts.append(path)
             times[f"evaluate {m} N{N}"] = t
-    times["evaluate (all 18 jobs)"] = t_eval
+    n_eval = f"evaluate (all {len(OPERATORS) * len(cfg.resolutions)} jobs)"  # 18 by default
+    times[n_eval] = t_eval
     cv, times["crossval"] = timed(stage.crossval_dataset, parts, cfg)
     _, times["greens"] = timed(stage.greens_datasets, parts, cfg)
-    lin = {N: tmp / f"evaluate/linear/N{N}.nc" for N in cfg.resolutions}
+    lin = {N: tmp / paths.evaluation(cfg.pde, "linear", N, noise=cfg.noise_min)
+           for N in cfg.resolutions}
     _, times["bounds"] = timed(stage_theory.bounds_dataset, data, cv, "linear", lin, cfg)
     # the quantity model's members are trained by the training stage (train_quantity), not here
     q, times["data_quantity (closed-form linear; trains nothing)"] = timed(
@@ -133,7 +142,7 @@ def bench_default(tmp: Path) -> dict[str, list]:
     pinn = ("pinn", {N: metrics["pinn", N] for N in cfg.resolutions})
     _, times["convergence"] = timed(stage_theory.convergence_dataset, data, fd, pinn, cfg)
     times["analysis total"] = add(*(v for k, v in times.items()
-                                    if k in ("evaluate (all 18 jobs)", "crossval", "greens",
+                                    if k in (n_eval, "crossval", "greens",
                                              "bounds", "convergence")
                                     or k.startswith("data_quantity")))
     return times
@@ -215,8 +224,10 @@ def bench_paper_aggregate(tmp: Path, resolutions, n_models=8, seeds=(0, 1, 2)) -
                      response=(d4[:3] + ("seed", "x", "source"), R)),
                 coords=dict(model=[f"m{j}"], train_space=sp, test_space=sp, resolution=[N],
                             seed=list(seeds), x=x[1:-1], source=x),
-                attrs={"pde": "poisson1d"})
-            path = tmp / f"agg/m{j}/N{N}.nc"
+                # what evaluate_model records, which crossval_dataset / greens_datasets check
+                attrs={**provenance(cfg.step_hash), "pde": cfg.pde, "data_hash": cfg.data_hash,
+                       "noise": float(cfg.noise_min)})
+            path = tmp / "agg" / paths.evaluation(cfg.pde, f"m{j}", N, noise=cfg.noise_min)
             _, t = timed(io.write_netcdf, ds, path)
             t_write = add(t_write, t)
             parts.append(path)

@@ -11,6 +11,7 @@ stopping) and the CPU seconds of ``fit`` (one thread, setup excluded).
 
 Overrides change the entry for a probe without editing the config, e.g.::
 
+    .venv/bin/python bench/bench_recipes.py            # every operator model (as make bench)
     .venv/bin/python bench/bench_recipes.py mlp --N 64
     .venv/bin/python bench/bench_recipes.py mlp --N 64 --set train.steps=8000 train.lr=5e-3
     .venv/bin/python bench/bench_recipes.py fno --N 64 --spaces sin4 poly4 fem --set params.width=24
@@ -38,6 +39,7 @@ import yaml  # noqa: E402
 from greenbench import pde  # noqa: E402
 from greenbench.data import DataSpec, generate  # noqa: E402
 from greenbench.models import TrainConfig  # noqa: E402
+from greenbench.models.registry import model_kind, resolve_class  # noqa: E402
 from greenbench.operators import get_operator  # noqa: E402
 from greenbench.spaces import ALL_SPACES  # noqa: E402
 from greenbench.train import fit, make_problem, predict  # noqa: E402
@@ -100,7 +102,9 @@ def run(name: str, entry: dict, N: int, spaces, data=None) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("models", nargs="+", help="names of models entries of the config")
+    ap.add_argument("models", nargs="*",
+                    help="names of models entries of the config (default: every operator "
+                         "model of the config; `make bench` runs the script without arguments)")
     ap.add_argument("--config", default=str(ROOT / "config" / "config.yaml"))
     ap.add_argument("--N", type=int, nargs="+", default=[64])
     ap.add_argument("--spaces", nargs="+", default=list(ALL_SPACES))
@@ -109,12 +113,17 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     config = yaml.safe_load(Path(args.config).read_text())
+    # operator models only: a parameter learner (fd, pinn) predicts no u to take the error of
+    operators = [m for m, e in config["models"].items()
+                 if model_kind(resolve_class(e["class"], m)) == "operator"]
+    for name in args.models:  # every name checked before anything trains
+        if name not in operators:
+            why = "not in" if name not in config["models"] else "a parameter learner in"
+            raise SystemExit(f"model {name!r} is {why} {args.config}; its operator models: "
+                             f"{operators}")
     for N in args.N:
         data = datasets(N, args.spaces)
-        for name in args.models:
-            if name not in config["models"]:
-                raise SystemExit(f"model {name!r} not in {args.config}: "
-                                 f"{sorted(config['models'])}")
+        for name in args.models or operators:
             entry = apply_overrides(config["models"][name], args.set)
             r = run(name, entry, N, args.spaces, data)
             per = " ".join(f"{s}={e:.1e}" for s, e in zip(r["spaces"], r["rel_l2"], strict=True))

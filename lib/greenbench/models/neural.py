@@ -266,19 +266,26 @@ class PIDeepONet(DeepONet):
                              operator: Operator) -> torch.Tensor:
         """1D: the network's value of every boundary condition of ``operator``,
         ``d^m u / dx^m`` at an end node, ``(batch, n_conditions)`` (zero for the exact
-        solution). ``t`` is the trunk on the grid ``x``, whose end nodes are the conditions'
-        points; derivative orders above 0 are taken by ``jvp`` at the two end nodes only."""
+        solution; the values ``m = 0`` first). ``t`` is the trunk on the grid ``x``, whose end
+        nodes are the conditions' points; orders above 0 are taken by ``jvp`` at the two end
+        nodes only. With values only (every second-order operator) this is exactly
+        ``b @ t[[0, -1]].T + bias``, the graph the term had before higher orders existed."""
         ends = x[[0, -1]]
-        higher = tuple(sorted({int(m) for m, _ in operator.boundary_conditions if m > 0}))
-        ts = {0: t[[0, -1]], **(self.trunk_derivative_list(ends, higher) if higher else {})}
-        rows = []
-        for m, position in operator.boundary_conditions:
+
+        def end(position: float) -> int:  # 0: x = x_0, 1: x = x_N
             matches = torch.nonzero(torch.isclose(ends, ends.new_tensor(float(position))))
             if len(matches) != 1:
                 raise ValueError(f"pideeponet: boundary condition at x = {position} of "
                                  f"{operator.name} is not an end of the grid "
                                  f"[{float(ends[0])}, {float(ends[1])}]")
-            rows.append(ts[int(m)][int(matches[0, 0])])
-        # the bias is a constant: it enters the values (order 0), not the derivatives
-        has_bias = t.new_tensor([float(m == 0) for m, _ in operator.boundary_conditions])
-        return b @ torch.stack(rows).T + self.bias * has_bias
+            return int(matches[0, 0])
+
+        conditions = [(int(m), end(p)) for m, p in operator.boundary_conditions]
+        values = [c for c in conditions if c[0] == 0]
+        node = (0, -1)  # the grid index of each end
+        parts = [b @ t[[node[e] for _, e in values]].T + self.bias] if values else []
+        higher = [c for c in conditions if c[0] > 0]
+        if higher:
+            ts = self.trunk_derivative_list(ends, tuple(sorted({m for m, _ in higher})))
+            parts.append(b @ torch.stack([ts[m][e] for m, e in higher]).T)
+        return torch.cat(parts, dim=-1)

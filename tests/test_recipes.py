@@ -64,23 +64,30 @@ def _parse_params(cell: str) -> dict:
     return out
 
 
-def test_default_recipes_are_the_documented_ones():
-    cfg = load_config(ROOT / "config" / "config.yaml")
-    documented = _documented_recipes()
-    assert set(NEURAL) <= set(documented), sorted(documented)
+def _assert_config_is_documented(config: str, documented: dict) -> dict:
+    """Every documented recipe and param of ``documented`` (a docs/models.md table) is what
+    config/``config`` trains with; the config's entries, by name."""
+    cfg = load_config(ROOT / "config" / config)
     for name, row in documented.items():
         entry = cfg["models"][name]
         train = TrainConfig.from_entry(name, entry)
         for key, value in _parse_recipe(row["recipe"]).items():
             got = getattr(train, key)
             assert got == pytest.approx(value) if isinstance(value, float) else got == value, (
-                f"{name}: config/config.yaml has train.{key} = {got!r}, docs/models.md says "
+                f"{name}: config/{config} has train.{key} = {got!r}, docs/models.md says "
                 f"{value!r}")
         for key, value in _parse_params(row["params"]).items():
             got = entry["params"][key]
             assert got == pytest.approx(value) if isinstance(value, float) else got == value, (
-                f"{name}: config/config.yaml has params.{key} = {got!r}, docs/models.md says "
+                f"{name}: config/{config} has params.{key} = {got!r}, docs/models.md says "
                 f"{value!r}")
+    return cfg["models"]
+
+
+def test_default_recipes_are_the_documented_ones():
+    documented = _documented_recipes()
+    assert set(NEURAL) <= set(documented), sorted(documented)
+    _assert_config_is_documented("config.yaml", documented)
 
 
 @pytest.mark.parametrize("name", NEURAL)
@@ -98,19 +105,9 @@ def test_2d_recipes_are_the_documented_ones():
     """config/poisson2d.yaml trains each neural model and deep_linear with the recipe and
     params of docs/models.md "2D recipes" (whose measured errors it quotes); every one
     normalizes and decays its rate with a cosine, as in the probes that chose it."""
-    config, heading = "poisson2d.yaml", "## 2D recipes"
-    cfg = load_config(ROOT / "config" / config)
-    documented = _documented_recipes(heading)
+    documented = _documented_recipes("## 2D recipes")
     assert set(NEURAL) | {"deep_linear"} <= set(documented), sorted(documented)
-    for name, row in documented.items():
-        entry = cfg["models"][name]
-        train = TrainConfig.from_entry(name, entry)
+    entries = _assert_config_is_documented("poisson2d.yaml", documented)
+    for name in documented:
+        train = TrainConfig.from_entry(name, entries[name])
         assert train.normalize is True and train.schedule == "cosine", name
-        for key, value in _parse_recipe(row["recipe"]).items():
-            got = getattr(train, key)
-            assert got == pytest.approx(value) if isinstance(value, float) else got == value, (
-                f"{name}: config/{config} has train.{key} = {got!r}, docs/models.md "
-                f"{heading!r} says {value!r}")
-        for key, value in _parse_params(row["params"]).items():
-            assert entry["params"][key] == (pytest.approx(value) if isinstance(value, float)
-                                            else value), f"{name}: params.{key} ({config})"
